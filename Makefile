@@ -1,0 +1,53 @@
+# mrsynth: `make run` sets up and runs the demo job; `make test` sets up and runs the fast tests.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+MRSYNTH := $(VENV)/bin/mrsynth
+MAIN_SPEC ?= experiments/3t7t-masked.json
+DEMO := data/demo
+
+.PHONY: setup run demo test test-slow test-all bench lint ui constraints clean
+
+setup: $(VENV)/.installed
+
+# torch==2.13.0 first: on this machine pip takes the local CPU wheel instead of a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+demo: setup
+	@test -f $(DEMO)/ground_truth.json || $(MRSYNTH) demo-data --out $(DEMO)
+
+run: demo
+	$(MRSYNTH) validate
+	$(MRSYNTH) show $(MAIN_SPEC) --hash
+
+test: setup
+	$(PY) -m pytest -m "not slow" -q
+
+# pytest exits 5 when the marker selects no test: not a failure.
+test-slow: setup
+	$(PY) -m pytest -m slow -q; rc=$$?; [ $$rc -eq 5 ] || exit $$rc
+
+test-all: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(MRSYNTH) schema --check
+
+ui: setup
+	$(MRSYNTH) ui
+
+constraints: setup
+	{ echo "# Versions the test suite was run against (pip install -c constraints.txt). Regenerate with: make constraints"; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v -E '^(pip|setuptools)==' | sed 's/+cpu//'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache

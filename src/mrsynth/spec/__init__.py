@@ -1,0 +1,1 @@
+"""Experiment specs: pydantic models, loading with `extends`, overrides, hashing, schema."""

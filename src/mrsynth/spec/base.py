@@ -1,0 +1,16 @@
+"""The base every spec section derives from: strict, frozen, documented."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class StrictModel(BaseModel):
+    """A spec section: unknown keys are errors, values are immutable, docs land in the JSON Schema."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        validate_default=True,
+    )

@@ -1,0 +1,201 @@
+"""Read a spec file: follow `extends`, apply `--set` overrides, validate, report every problem at once."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from mrsynth.errors import SpecError
+from mrsynth.spec.experiment import NAME_PATTERN, Experiment
+from mrsynth.spec.messages import Loc, problem, validation_problems
+from mrsynth.spec.rules import cross_field_problems
+
+# Spec values that are file paths, relative to the spec file that declares them.
+PATH_KEYS: tuple[Loc, ...] = (("data", "dataset", "root"), ("data", "dataset", "csv"))
+SCHEMA_KEY = "$schema"
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    path: Path
+    experiment: Experiment
+    chain: tuple[Path, ...]  # the spec file first, then its parents
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.experiment.name
+
+    @property
+    def spec_hash(self) -> str:
+        return self.experiment.spec_hash
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the spec, made absolute against the spec's folder."""
+        return (self.base_dir / value).resolve()
+
+
+def display(path: Path) -> str:
+    """Relative to the working directory when the file lies below it, else absolute."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([f"{display(path)}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError([f"{display(path)}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}"]) from None
+    if not isinstance(data, dict):
+        raise SpecError([f"{display(path)}: (top level): must be a JSON object (got {type(data).__name__})"])
+    return data
+
+
+def extends_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The spec and its ancestors, child first; a cycle is reported with the whole chain."""
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    current = path.resolve()
+    while True:
+        if any(current == seen for seen, _ in chain):
+            names = " -> ".join(display(p) for p, _ in chain) + f" -> {display(current)}"
+            raise SpecError([f"{display(path)}: extends: cycle: {names}"])
+        data = read_json(current)
+        chain.append((current, data))
+        parent = data.get("extends")
+        if parent is None:
+            return chain
+        if not isinstance(parent, str) or not parent:
+            raise SpecError([problem(display(current), ("extends",), "must be a path to a spec file", parent)])
+        current = (current.parent / parent).resolve()
+        if not current.is_file():
+            raise SpecError([problem(display(chain[-1][0]), ("extends",), "no such spec file", parent)])
+
+
+def rebase_paths(data: dict[str, Any], from_dir: Path, to_dir: Path) -> None:
+    """Keep inherited relative paths pointing at the same files from the child's folder."""
+    for loc in PATH_KEYS:
+        parent = _get(data, loc[:-1])
+        value = parent.get(loc[-1]) if isinstance(parent, dict) else None
+        if isinstance(value, str) and not os.path.isabs(value) and from_dir != to_dir:
+            parent[loc[-1]] = os.path.relpath(from_dir / value, to_dir)
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge; lists and scalars are replaced; a section whose `kind` changes is replaced whole."""
+    out = dict(base)
+    for key, value in override.items():
+        old = out.get(key)
+        same_kind = not (isinstance(value, dict) and "kind" in value and isinstance(old, dict) and old.get("kind") != value["kind"])
+        if isinstance(value, dict) and isinstance(old, dict) and same_kind:
+            out[key] = merge(old, value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def leaf_paths(data: Any, prefix: Loc = ()) -> list[Loc]:
+    if isinstance(data, dict) and data:
+        return [p for k, v in data.items() for p in leaf_paths(v, prefix + (k,))]
+    return [prefix]
+
+
+def parse_override(text: str) -> tuple[Loc, Any]:
+    path, sep, raw = text.partition("=")
+    if not sep or not path.strip():
+        raise SpecError([f"--set {text}: must look like dotted.path=value"])
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw  # bare words are strings: --set masking.kind=intersection
+    return tuple(path.strip().split(".")), value
+
+
+def apply_override(data: dict[str, Any], loc: Loc, value: Any, label: str) -> None:
+    node = data
+    for i, key in enumerate(loc[:-1]):
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise SpecError([f"{label}: {'.'.join(map(str, loc[: i + 1]))}: is not an object (got {json.dumps(child)})"])
+        node = child
+    node[loc[-1]] = value
+
+
+def resolve_raw(path: Path, overrides: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[Loc, str]]:
+    """The merged spec data before validation, and which file (or --set) supplied each value."""
+    chain = extends_chain(path)
+    main_dir = chain[0][0].parent
+    merged: dict[str, Any] = {}
+    origins: dict[Loc, str] = {}
+    for file, data in reversed(chain):
+        data = copy.deepcopy(data)
+        data.pop(SCHEMA_KEY, None)
+        rebase_paths(data, file.parent, main_dir)
+        merged = merge(merged, data)
+        origins.update({loc: display(file) for loc in leaf_paths(data)})
+    merged["extends"] = chain[0][1].get("extends")
+    root_name = chain[-1][1].get("name")
+    if "family" not in merged and isinstance(root_name, str) and re.fullmatch(NAME_PATTERN, root_name):
+        merged["family"] = root_name
+    for text in overrides:
+        loc, value = parse_override(text)
+        label = f"{display(path)} (--set {text})"
+        apply_override(merged, loc, value, label)
+        origins[loc] = label
+    return merged, origins
+
+
+def origin_finder(origins: dict[Loc, str], default: str):
+    def source_of(loc: Loc) -> str:
+        for end in range(len(loc), 0, -1):
+            if loc[:end] in origins:
+                return origins[loc[:end]]
+        return default
+
+    return source_of
+
+
+def validate_data(data: dict[str, Any], source_of) -> Experiment:
+    try:
+        experiment = Experiment.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(validation_problems(exc.errors(), data, source_of)) from None
+    problems = [problem(source_of(loc), loc, rule, value) for loc, rule, value in cross_field_problems(experiment)]
+    if problems:
+        raise SpecError(problems)
+    return experiment
+
+
+def load_spec(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> LoadedSpec:
+    """Load, resolve and validate one spec; raises SpecError listing every problem."""
+    path = Path(path)
+    overrides = tuple(overrides)
+    data, origins = resolve_raw(path, overrides)
+    experiment = validate_data(data, origin_finder(origins, display(path)))
+    chain = tuple(p for p, _ in extends_chain(path))
+    return LoadedSpec(path=path.resolve(), experiment=experiment, chain=chain, overrides=overrides)
+
+
+def _get(data: Any, loc: Loc) -> Any:
+    for key in loc:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data

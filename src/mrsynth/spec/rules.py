@@ -1,0 +1,128 @@
+"""Rules that span sections; each problem is (JSON path, rule, value)."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from mrsynth.spec.messages import Loc, data_loc, format_path, rule_text
+
+if TYPE_CHECKING:
+    from mrsynth.spec.experiment import Experiment
+    from mrsynth.spec.search import SearchSpec
+
+Problem = tuple[Loc, str, Any]
+NOT_SEARCHABLE = ("name", "description", "extends", "family", "search")
+
+
+def cross_field_problems(exp: Experiment) -> list[Problem]:
+    problems = _pairing_problems(exp) + _mask_problems(exp) + _model_problems(exp)
+    if exp.search is not None:
+        problems += search_problems(exp)
+    return problems
+
+
+def _pairing_problems(exp: Experiment) -> list[Problem]:
+    if exp.data.dataset.paired:
+        return []
+    rule = "an unpaired dataset (data.dataset.paired = false) cannot weight a reconstruction loss against the target"
+    return [(("loss", key), rule, getattr(exp.loss, key)) for key in ("l1", "l2") if getattr(exp.loss, key) > 0]
+
+
+def _mask_problems(exp: Experiment) -> list[Problem]:
+    strip = exp.data.preprocess.skull_strip.kind
+    problems: list[Problem] = []
+    if exp.masking.kind != "none" and strip == "none":
+        problems.append((("masking", "kind"), "needs brain masks, but data.preprocess.skull_strip.kind is 'none'", exp.masking.kind))
+    dataset = exp.data.dataset
+    if strip == "provided" and dataset.kind == "bids" and dataset.masks is None:
+        problems.append(
+            (("data", "preprocess", "skull_strip", "kind"), "'provided' needs masks, but data.dataset.masks is null", strip)
+        )
+    return problems
+
+
+def _model_problems(exp: Experiment) -> list[Problem]:
+    problems: list[Problem] = []
+    factor = 2 ** exp.model.generator.depth
+    size = exp.data.slicing.size
+    if any(side % factor for side in size):
+        rule = f"each side must be divisible by 2**model.generator.depth = {factor}"
+        problems.append((("data", "slicing", "size"), rule, list(size)))
+    if exp.loss.adversarial > 0 and exp.model.discriminator.kind == "none":
+        rule = "an adversarial loss needs a discriminator, but model.discriminator.kind is 'none'"
+        problems.append((("loss", "adversarial"), rule, exp.loss.adversarial))
+    if exp.loss.adversarial == 0 and exp.loss.reconstruction_weight() == 0:
+        problems.append((("loss",), "at least one loss weight must be > 0", exp.loss.model_dump()))
+    return problems
+
+
+def _lookup(data: Any, loc: Loc) -> tuple[bool, Any]:
+    for key in loc:
+        if not isinstance(data, dict) or key not in data:
+            return False, None
+        data = data[key]
+    return True, data
+
+
+def _set(data: dict[str, Any], loc: Loc, value: Any) -> dict[str, Any]:
+    node = data
+    for key in loc[:-1]:
+        node = node[key]
+    node[loc[-1]] = value
+    return data
+
+
+def _trial_values(dist: Any) -> list[Any]:
+    if dist.kind == "categorical":
+        return list(dist.choices)
+    values = [dist.low, dist.high]
+    return values + [(dist.low + dist.high) / 2] if dist.kind == "float" else values
+
+
+def _substitution_error(base: dict[str, Any], loc: Loc, value: Any) -> str | None:
+    """Validate the spec with `value` at `loc`; the first problem it causes, or None."""
+    from mrsynth.spec.experiment import Experiment
+
+    data = _set(copy.deepcopy(base), loc, value)
+    try:
+        exp = Experiment.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        return f"{format_path(data_loc(tuple(error['loc']), data))}: {rule_text(error)}"
+    problems = cross_field_problems(exp)
+    return f"{format_path(problems[0][0])}: {problems[0][1]}" if problems else None
+
+
+def search_problems(exp: Experiment) -> list[Problem]:
+    search: SearchSpec = exp.search  # type: ignore[assignment]
+    base = exp.model_dump(mode="json")
+    base["search"] = None
+    problems: list[Problem] = []
+    if "mae" in search.objective and search.direction == "maximize":
+        problems.append((("search", "direction"), f"{search.objective} is an error: minimize it", search.direction))
+    for path, dist in search.space.items():
+        where: Loc = ("search", "space", path)
+        loc = tuple(path.split("."))
+        found, current = _lookup(base, loc)
+        if not found or loc[0] in NOT_SEARCHABLE:
+            problems.append((where, "must name a searchable field of the spec", path))
+            continue
+        if isinstance(current, dict | list):
+            problems.append((where, "must name a numeric or categorical field, not a section", path))
+            continue
+        numeric = isinstance(current, int | float) and not isinstance(current, bool)
+        if dist.kind != "categorical" and current is not None and not numeric:
+            problems.append((where, f"a {dist.kind} distribution needs a numeric field (its value is {current!r})", dist.kind))
+            continue
+        if dist.kind == "float" and isinstance(current, int) and not isinstance(current, bool):
+            problems.append((where, "is an integer field: use kind 'int'", dist.kind))
+            continue
+        for value in _trial_values(dist):
+            error = _substitution_error(base, loc, value)
+            if error:
+                problems.append((where, f"distribution does not fit the field: {path}={value!r} gives {error}", value))
+                break
+    return problems

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import pytest
+
+from mrsynth.errors import SpecError
+from mrsynth.spec.load import load_spec
+
+
+def problems(write_spec, data):
+    with pytest.raises(SpecError) as info:
+        load_spec(write_spec("x", {"name": "x", **data}))
+    return "\n".join(info.value.problems)
+
+
+def test_unpaired_dataset_cannot_weight_reconstruction(write_spec):
+    text = problems(write_spec, {"data": {"dataset": {"kind": "bids", "paired": False}}, "loss": {"l1": 10.0, "l2": 1.0}})
+    assert "loss.l1: an unpaired dataset" in text and "(got 10.0)" in text
+    assert "loss.l2: an unpaired dataset" in text
+    ok = load_spec(write_spec("y", {"name": "y", "data": {"dataset": {"kind": "bids", "paired": False}}, "loss": {"l1": 0, "l2": 0}}))
+    assert not ok.experiment.data.dataset.paired
+
+
+def test_masking_needs_masks(write_spec):
+    text = problems(write_spec, {"masking": {"kind": "intersection"}, "data": {"preprocess": {"skull_strip": {"kind": "none"}}}})
+    assert "masking.kind: needs brain masks" in text and '(got "intersection")' in text
+
+
+def test_provided_masks_need_a_mask_folder(write_spec):
+    text = problems(write_spec, {"data": {"dataset": {"kind": "bids", "masks": None}, "preprocess": {"skull_strip": {"kind": "provided"}}}})
+    assert "data.preprocess.skull_strip.kind: 'provided' needs masks" in text
+
+
+def test_name_pattern(write_spec):
+    assert "name: must match ^[a-z0-9][a-z0-9._-]*$" in problems(write_spec, {"name": "Bad Name"})
+
+
+@pytest.mark.parametrize(("field", "value", "rule"), [
+    ("min_ncc", 1.7, "must be <= 1"), ("min_ncc", -1.5, "must be >= -1"), ("min_dice", 1.2, "must be <= 1"),
+    ("min_mi", -0.1, "must be >= 0"), ("min_edge_corr", 2, "must be <= 1"), ("min_brain_fraction", -0.2, "must be >= 0"),
+])
+def test_qc_thresholds_lie_in_their_metric_range(write_spec, field, value, rule):
+    assert f"data.qc.{field}: {rule}" in problems(write_spec, {"data": {"qc": {field: value}}})
+
+
+def test_slice_size_fits_the_unet(write_spec):
+    text = problems(write_spec, {"data": {"slicing": {"size": [60, 64]}}, "model": {"generator": {"kind": "unet", "depth": 3}}})
+    assert "data.slicing.size: each side must be divisible by 2**model.generator.depth = 8 (got [60, 64])" in text
+
+
+def test_adversarial_needs_a_discriminator(write_spec):
+    text = problems(write_spec, {"model": {"discriminator": {"kind": "none"}}, "loss": {"adversarial": 1.0}})
+    assert "loss.adversarial: an adversarial loss needs a discriminator" in text
+
+
+def test_split_fractions_sum_to_one(write_spec):
+    assert "train + val + test must be 1" in problems(write_spec, {"data": {"split": {"train": 0.5, "val": 0.1, "test": 0.1}}})
+
+
+SPACE_OK = {"data.qc.min_ncc": {"kind": "float", "low": 0.0, "high": 0.5},
+            "loss.l1": {"kind": "float", "low": 1.0, "high": 100.0, "log": True},
+            "data.qc.max_abs_offset": {"kind": "int", "low": 0, "high": 2},
+            "masking.kind": {"kind": "categorical", "choices": ["none", "intersection"]}}
+
+
+def test_valid_search_space(write_spec):
+    spec = load_spec(write_spec("s", {"name": "s", "search": {"space": SPACE_OK}}))
+    assert set(spec.experiment.search.space) == set(SPACE_OK)
+
+
+@pytest.mark.parametrize(("path", "dist", "expect"), [
+    ("data.qc.nope", {"kind": "float", "low": 0, "high": 1}, "must name a searchable field"),
+    ("name", {"kind": "categorical", "choices": ["a"]}, "must name a searchable field"),
+    ("data.qc", {"kind": "float", "low": 0, "high": 1}, "not a section"),
+    ("data.qc.min_ncc", {"kind": "float", "low": 0.0, "high": 1.5}, "does not fit the field: data.qc.min_ncc=1.5 gives data.qc.min_ncc: must be <= 1"),
+    ("train.epochs", {"kind": "float", "low": 1, "high": 3}, "is an integer field"),
+    ("masking.kind", {"kind": "categorical", "choices": ["none", "everywhere"]}, "masking.kind='everywhere' gives masking.kind: must be one of"),
+    ("masking.kind", {"kind": "float", "low": 0, "high": 1}, "needs a numeric field"),
+])
+def test_search_paths_must_fit_their_field(write_spec, path, dist, expect):
+    text = problems(write_spec, {"search": {"space": {path: dist}}})
+    assert f"search.space.{path}" in text and expect in text
+
+
+def test_search_distribution_bounds(write_spec):
+    assert "low must be <= high" in problems(write_spec, {"search": {"space": {"loss.l1": {"kind": "float", "low": 5, "high": 1}}}})
+    assert "log needs low > 0" in problems(write_spec, {"search": {"space": {"loss.l1": {"kind": "float", "low": 0, "high": 1, "log": True}}}})
+
+
+def test_mae_objective_must_be_minimised(write_spec):
+    text = problems(write_spec, {"search": {"space": SPACE_OK, "objective": "val/mae_brain", "direction": "maximize"}})
+    assert "search.direction" in text
