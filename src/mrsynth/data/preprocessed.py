@@ -1,0 +1,154 @@
+"""Stage 1: one cache entry per subject holding its preprocessed, co-registered, normalised volumes."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mrsynth.cache import CacheStore, file_fingerprint, stage_key
+from mrsynth.data.ingest import SubjectFiles
+from mrsynth.errors import DataError
+from mrsynth.spec.preprocess import PreprocessSpec
+
+STAGE = "preprocess"
+VERSION = 1
+ARRAYS = ("source", "target", "source_mask", "target_mask", "intersection")
+
+
+@dataclass(frozen=True)
+class SubjectVolumes:
+    """A subject's cached volumes, memory-mapped."""
+
+    subject: str
+    key: str
+    path: Path
+    facts: dict[str, Any]
+
+    def array(self, name: str) -> np.ndarray:
+        return np.load(self.path / f"{name}.npy", mmap_mode="r")
+
+    @property
+    def affine(self) -> np.ndarray:
+        return np.asarray(self.facts["affine"], dtype=np.float64)
+
+
+def fingerprints(files: SubjectFiles, spec: PreprocessSpec) -> dict[str, str]:
+    """Fingerprints of the files this subject's preprocessing reads (masks only when they are used)."""
+    paths = files.paths()
+    if spec.skull_strip.kind != "provided":
+        paths = {k: v for k, v in paths.items() if not k.endswith("_mask")}
+    try:
+        return {role: file_fingerprint(path) for role, path in sorted(paths.items())}
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc.strerror or exc}", subject=files.subject, path=exc.filename) from None
+
+
+def preprocess_key(fingerprint: dict[str, str], spec: PreprocessSpec) -> str:
+    return stage_key(STAGE, VERSION, {"fingerprints": fingerprint, "preprocess": spec.model_dump(mode="json")})
+
+
+def _write_pair(files: SubjectFiles, spec: PreprocessSpec, out: Path) -> dict[str, Any]:
+    from mrsynth.preprocess.pipeline import prepare_pair
+
+    pair = prepare_pair(files.subject, files.source, files.target, files.source_mask, files.target_mask, spec)
+    for name in ARRAYS:
+        array = getattr(pair, name)
+        np.save(out / f"{name}.npy", array.astype(np.float32 if name in ("source", "target") else np.uint8))
+    return {
+        "subject": files.subject,
+        "shape": list(pair.target.shape),
+        "affine": np.asarray(pair.affine).tolist(),
+        "source_scale": list(map(float, pair.source_scale)),
+        "target_scale": list(map(float, pair.target_scale)),
+        "transform": None if pair.transform is None else np.asarray(pair.transform).tolist(),
+        "info": _jsonable(pair.info),
+        "files": {k: str(v) for k, v in files.paths().items()},
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def build_subject(root: str, files: SubjectFiles, key: str, spec_json: dict[str, Any], threads: int) -> str | None:
+    """Worker: build one entry; the error text, or None. Errors come back as text so one bad subject cannot kill the pool."""
+    from mrsynth.preprocess.threads import limit_ants_threads
+
+    limit_ants_threads(threads)
+    spec = PreprocessSpec.model_validate(spec_json)
+    try:
+        CacheStore(Path(root)).get_or_build(STAGE, key, lambda out: _write_pair(files, spec, out), {"subject": files.subject})
+    except DataError as exc:
+        return str(exc)
+    except OSError as exc:
+        return str(DataError(f"cannot read or write: {exc}", subject=files.subject))
+    return None
+
+
+def default_workers(n_subjects: int) -> int:
+    return max(1, min(n_subjects, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class PreprocessOutcome:
+    keys: dict[str, str]  # subject -> cache key, for every subject that preprocessed
+    errors: dict[str, str]  # subject -> reason, for every subject that did not
+    fingerprints: dict[str, dict[str, str]]  # subject -> role -> sha256 of the file
+    built: tuple[str, ...]  # subjects built by this call (the others came from the cache)
+
+
+def preprocess_subjects(
+    subjects: tuple[SubjectFiles, ...], spec: PreprocessSpec, store: CacheStore, workers: int | None = None, progress: bool = True
+) -> PreprocessOutcome:
+    """Reuse or build every subject's entry; only missing entries start worker processes."""
+    from tqdm import tqdm
+
+    prints = {f.subject: fingerprints(f, spec) for f in subjects}
+    keys = {f.subject: preprocess_key(prints[f.subject], spec) for f in subjects}
+    todo = [f for f in subjects if store.get(STAGE, keys[f.subject]) is None]
+    errors: dict[str, str] = {}
+    workers = min(workers or default_workers(len(todo)), max(1, len(todo)))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    spec_json = spec.model_dump(mode="json")
+    bar = tqdm(total=len(todo), desc="preprocess", unit="subject", disable=not progress or not todo, leave=False)
+    if workers == 1:
+        outcomes = ((f, build_subject(str(store.root), f, keys[f.subject], spec_json, threads)) for f in todo)
+        errors = _collect(outcomes, bar)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(build_subject, str(store.root), f, keys[f.subject], spec_json, threads): f for f in todo}
+            errors = _collect(((futures[done], done.result()) for done in as_completed(futures)), bar)
+    bar.close()
+    built = tuple(sorted(f.subject for f in todo if f.subject not in errors))
+    store.builds.extend((STAGE, keys[s]) for s in built)
+    good = {s: k for s, k in sorted(keys.items()) if s not in errors}
+    return PreprocessOutcome(good, dict(sorted(errors.items())), prints, built)
+
+
+def _collect(outcomes, bar) -> dict[str, str]:
+    errors = {}
+    for files, error in outcomes:
+        if error:
+            errors[files.subject] = error
+        bar.update(1)
+    return errors
+
+
+def load_subject(store: CacheStore, subject: str, key: str) -> SubjectVolumes:
+    entry = store.get(STAGE, key)
+    if entry is None:
+        raise DataError(f"preprocessed entry {key[:12]} is missing from the cache", subject=subject)
+    return SubjectVolumes(subject, key, entry.path, entry.manifest["facts"])
