@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from mrsynth.nn.dims import check_dims
+
 NORM_KINDS = ("batch", "instance", "none")
 
 
@@ -14,12 +16,14 @@ def check_norm(norm: str) -> str:
     return norm
 
 
-def norm_layer(norm: str, channels: int) -> nn.Module:
-    """A 2D normalisation over `channels` feature maps; `none` gives an identity."""
+def norm_layer(norm: str, channels: int, dims: int = 2) -> nn.Module:
+    """A 2D (or 3D with `dims=3`) normalisation over `channels` feature maps; `none` gives an identity."""
     check_norm(norm)
+    check_dims(dims)
     if norm == "batch":
-        return nn.BatchNorm2d(channels)
+        return nn.BatchNorm2d(channels) if dims == 2 else nn.BatchNorm3d(channels)
     if norm == "instance":
+        instance = nn.InstanceNorm2d if dims == 2 else nn.InstanceNorm3d
         # affine so the layer has its own shift (convs before a norm carry no bias); no running stats as in pix2pix
-        return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
+        return instance(channels, affine=True, track_running_stats=False)
     return nn.Identity()
