@@ -23,7 +23,7 @@ demo: setup
 
 run: demo
 	$(MRSYNTH) validate
-	$(MRSYNTH) show $(MAIN_SPEC) --hash
+	$(MRSYNTH) run $(MAIN_SPEC)
 
 test: setup
 	$(PY) -m pytest -m "not slow" -q

@@ -80,3 +80,11 @@ def _merge(base: dict, override: dict) -> dict:
     for key, value in override.items():
         out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+@pytest.fixture
+def run_env(tmp_path, monkeypatch, isolated_stores):
+    """Registry, runs, cache and MLflow store of one test, also for subprocesses."""
+    monkeypatch.setenv("MRSYNTH_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("MRSYNTH_CACHE", str(isolated_stores / "cache"))
+    return isolated_stores

@@ -6,8 +6,8 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import tiny_spec_data
 
+from conftest import tiny_spec_data
 from mrsynth.cache import CacheStore
 from mrsynth.data.prepare import prepare_data
 from mrsynth.errors import DataError

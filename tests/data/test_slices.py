@@ -33,3 +33,24 @@ def test_split_is_subject_level_deterministic_and_complete():
 def test_small_datasets_still_get_each_split():
     split = split_subjects(["a", "b", "c"], SplitSpec())
     assert sorted(split.values()) == ["test", "train", "val"]
+
+
+def test_explicit_split_lists():
+    split = split_subjects(["a", "b", "c", "d"], SplitSpec(val_subjects=["b"], test_subjects=["d"]))
+    assert split == {"a": "train", "b": "val", "c": "train", "d": "test"}
+
+
+def test_explicit_split_with_unknown_subject_is_an_error():
+    from mrsynth.errors import DataError
+
+    with pytest.raises(DataError, match=r"\['zz'\]"):
+        split_subjects(["a", "b", "c"], SplitSpec(val_subjects=["b"], test_subjects=["zz"]))
+
+
+def test_split_lists_must_come_together_and_not_overlap():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="both"):
+        SplitSpec(val_subjects=["a"])
+    with pytest.raises(ValidationError, match="cannot be in val and test"):
+        SplitSpec(val_subjects=["a"], test_subjects=["a"])

@@ -136,3 +136,9 @@ def test_top_level_must_be_object(tmp_path):
     path.write_text(json.dumps([1, 2]))
     (line,) = problems_of(path)
     assert "must be a JSON object" in line
+
+
+def test_set_kind_replaces_the_section(write_spec):
+    path = write_spec("x", {"name": "x", "model": {"discriminator": {"kind": "patchgan", "n_layers": 2}}})
+    spec = load_spec(path, ["model.discriminator.kind=none", "loss.adversarial=0"])
+    assert spec.experiment.model.discriminator.kind == "none"

@@ -58,7 +58,7 @@ def test_split_fractions_sum_to_one(write_spec):
 
 SPACE_OK = {"data.qc.min_ncc": {"kind": "float", "low": 0.0, "high": 0.5},
             "loss.l1": {"kind": "float", "low": 1.0, "high": 100.0, "log": True},
-            "data.qc.max_abs_offset": {"kind": "int", "low": 0, "high": 2},
+            "data.qc.max_abs_offset": {"kind": "int", "low": 0, "high": 1},
             "masking.kind": {"kind": "categorical", "choices": ["none", "intersection"]}}
 
 

@@ -103,7 +103,7 @@ def qc_report(args: argparse.Namespace) -> int:
     data = prepare_data(spec)
     table = apply_qc(data.slices.table(), spec.experiment.data.qc)
     out = args.out or project_root() / "reports" / spec.name / "qc"
-    write_report(table, out, _volume_lookup(data), worst_n=args.worst, axis=spec.experiment.data.slicing.axis)
+    write_report(table, out, data.volumes, worst_n=args.worst, axis=spec.experiment.data.slicing.axis)
     summary = qc_summary(table)
     flagged = int(table["flagged"].sum())
     print(f"{spec.name}: {flagged} of {len(table)} slice pairs flagged")
@@ -112,24 +112,8 @@ def qc_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _volume_lookup(data):
-    """(source, target, intersection) volumes of a subject from the preprocessing cache, for report figures."""
-    from mrsynth.cache import CacheStore
-    from mrsynth.data.preprocessed import load_subject
-    from mrsynth.paths import cache_dir
-
-    store = CacheStore(cache_dir())
-
-    def lookup(subject: str):
-        volumes = load_subject(store, subject, data.preprocess_keys[subject])
-        return volumes.array("source"), volumes.array("target"), volumes.array("intersection")
-
-    return lookup
-
-
 def qc_pair(args: argparse.Namespace) -> int:
     from mrsynth.qc.pair import qc_pair as run_qc_pair
-    from mrsynth.spec.load import validate_data
 
     qc = _qc_from_overrides(args.overrides)
     max_offset = args.max_offset if args.max_offset is not None else qc.max_offset

@@ -25,6 +25,11 @@ class PreparedData:
     data_fingerprint: str
     built: list[tuple[str, str]] = field(default_factory=list)  # (stage, key) built by this call
 
+    def volumes(self, subject: str):
+        """(source, target, intersection) volumes of a subject, memory-mapped from the cache (for figures)."""
+        volumes = load_subject(CacheStore(self.slices.path.parent.parent), subject, self.preprocess_keys[subject])
+        return volumes.array("source"), volumes.array("target"), volumes.array("intersection")
+
     def cache_keys(self) -> dict[str, object]:
         return {"preprocess": dict(self.preprocess_keys), "slices": self.slices.key}
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from mrsynth.cache import CacheStore, stage_key
 from mrsynth.data.preprocessed import SubjectVolumes
+from mrsynth.errors import DataError
 from mrsynth.spec.data import SlicingSpec, SplitSpec
 
 STAGE = "slices"
@@ -21,6 +22,11 @@ MASKS = ("source_mask", "target_mask", "intersection")
 
 def split_subjects(subjects: list[str], spec: SplitSpec) -> dict[str, str]:
     """Assign whole subjects to splits by a seeded shuffle; val and test get at least one subject when asked for."""
+    if spec.val_subjects is not None:
+        listed = set(spec.val_subjects) | set(spec.test_subjects)
+        if listed - set(subjects):
+            raise DataError(f"data.split lists subjects the dataset does not have (or that were skipped): {sorted(listed - set(subjects))}")
+        return {s: "val" if s in spec.val_subjects else "test" if s in spec.test_subjects else "train" for s in subjects}
     order = [subjects[i] for i in np.random.default_rng(spec.seed).permutation(len(subjects))]
     n = len(order)
     n_val = max(1, round(spec.val * n)) if spec.val > 0 and n >= 3 else 0

@@ -66,12 +66,20 @@ class SplitSpec(StrictModel):
     """Fraction of subjects held out for the final test."""
     seed: int = 0
     """Seed of the subject shuffle."""
+    val_subjects: list[str] | None = None
+    """Explicit validation subjects; when given with `test_subjects`, every other subject trains and the fractions are unused."""
+    test_subjects: list[str] | None = None
+    """Explicit held-back test subjects (see `val_subjects`)."""
 
     @model_validator(mode="after")
     def _fractions_sum_to_one(self) -> SplitSpec:
         total = self.train + self.val + self.test
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"train + val + test must be 1 (got {total:g})")
+        if (self.val_subjects is None) != (self.test_subjects is None):
+            raise ValueError("give both val_subjects and test_subjects, or neither")
+        if self.val_subjects is not None and set(self.val_subjects) & set(self.test_subjects):
+            raise ValueError(f"a subject cannot be in val and test (got {sorted(set(self.val_subjects) & set(self.test_subjects))})")
         return self
 
 

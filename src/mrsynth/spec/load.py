@@ -135,6 +135,8 @@ def apply_override(data: dict[str, Any], loc: Loc, value: Any, label: str) -> No
         if not isinstance(child, dict):
             raise SpecError([f"{label}: {'.'.join(map(str, loc[: i + 1]))}: is not an object (got {json.dumps(child)})"])
         node = child
+    if loc[-1] == "kind" and node.get("kind") != value:
+        node.clear()  # a new kind starts from its own defaults, as with `extends`
     node[loc[-1]] = value
 
 

@@ -1,0 +1,62 @@
+"""`mrsynth compare`: what differs between runs' specs, and their headline metrics side by side."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mrsynth.errors import MrsynthError
+from mrsynth.registry import find_records
+from mrsynth.tracking import flatten
+
+METRICS = ("test/psnr_brain", "test/ssim_brain", "test/mae_brain", "test/identity_psnr_brain",
+           "test/identity_ssim_brain", "test/identity_mae_brain")
+
+
+def pick_record(key: str) -> dict[str, Any]:
+    """The latest finished run for a spec name, spec hash prefix or run id (else the latest run at all)."""
+    records = find_records(key)
+    if not records:
+        raise MrsynthError(f"compare: no run matches {key!r} (a spec name, or 6+ characters of a spec hash or run id)")
+    finished = [r for r in records if r["status"] == "FINISHED"]
+    return (finished or records)[-1]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def spec_differences(records: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    flat = [flatten(r["resolved_spec"]) for r in records]
+    keys = sorted(set().union(*flat))
+    rows = []
+    for key in keys:
+        values = [_text(f.get(key, "—")) for f in flat]
+        if len(set(values)) > 1 and key not in ("name", "description"):
+            rows.append((key, values))
+    return rows
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def compare(keys: list[str]) -> str:
+    records = [pick_record(k) for k in keys]
+    header = ["", *(r["spec_name"] for r in records)]
+    lines = [format_table(["run", *(r["spec_name"] for r in records)],
+                          [["run id", *(r["run_id"][:12] for r in records)], ["spec hash", *(r["spec_hash"][:12] for r in records)],
+                           ["status", *(r["status"] for r in records)]])]
+    diffs = spec_differences(records)
+    lines += ["", "spec differences:" if diffs else "spec differences: none"]
+    if diffs:
+        lines.append(format_table(["path", *header[1:]], [[k, *v] for k, v in diffs]))
+    metric_rows = [[m, *(_fmt(r.get("metrics", {}).get(m)) for r in records)] for m in METRICS]
+    lines += ["", format_table(["metric", *header[1:]], metric_rows)]
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return "—" if value is None else f"{value:.4f}"

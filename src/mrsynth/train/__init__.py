@@ -1,0 +1,1 @@
+"""Training: networks built from the spec, one loop function, evaluation, checkpoints."""

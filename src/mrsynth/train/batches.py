@@ -1,0 +1,92 @@
+"""Training batches from the cached, memory-mapped slices; order and flips are a pure function of (seed, epoch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+MASK_CHANNEL = {"source": 0, "target": 1, "intersection": 2}
+
+
+@dataclass
+class SliceArrays:
+    """One split's slices: (n, h, w) source and target, (n, 3, h, w) masks, restricted to `rows`."""
+
+    source: np.ndarray
+    target: np.ndarray
+    masks: np.ndarray
+    rows: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def in_memory(self) -> SliceArrays:
+        """Copy the selected rows out of the memory map once: later batches are plain array indexing."""
+        rows = np.sort(self.rows)
+        return SliceArrays(np.ascontiguousarray(self.source[rows]), np.ascontiguousarray(self.target[rows]),
+                           np.ascontiguousarray(self.masks[rows]), np.arange(len(rows)))
+
+
+@dataclass
+class Batch:
+    source: torch.Tensor  # (b, 1, h, w)
+    target: torch.Tensor
+    masks: torch.Tensor  # (b, 3, h, w) float 0/1
+
+    def to(self, device: torch.device, non_blocking: bool = False) -> Batch:
+        move = lambda t: t.to(device, non_blocking=non_blocking)  # noqa: E731
+        return Batch(move(self.source), move(self.target), move(self.masks))
+
+    def mask(self, kind: str) -> torch.Tensor | None:
+        return None if kind == "none" else self.masks[:, MASK_CHANNEL[kind] : MASK_CHANNEL[kind] + 1]
+
+
+def epoch_plan(n: int, seed: int, epoch: int, flips: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The shuffled order and per-sample flip flags of one epoch."""
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(n)
+    flip = rng.random(n) < 0.5 if flips else np.zeros(n, dtype=bool)
+    return order, flip
+
+
+def make_batch(arrays: SliceArrays, index: np.ndarray, flip: np.ndarray | None = None, pin: bool = False) -> Batch:
+    rows = arrays.rows[index]
+    source = torch.from_numpy(np.ascontiguousarray(arrays.source[rows]))[:, None]
+    target = torch.from_numpy(np.ascontiguousarray(arrays.target[rows]))[:, None]
+    masks = torch.from_numpy(np.ascontiguousarray(arrays.masks[rows])).float()
+    if flip is not None and flip.any():
+        chosen = torch.from_numpy(flip)
+        source[chosen] = source[chosen].flip(-1)
+        target[chosen] = target[chosen].flip(-1)
+        masks[chosen] = masks[chosen].flip(-1)
+    batch = Batch(source, target, masks)
+    return Batch(source.pin_memory(), target.pin_memory(), masks.pin_memory()) if pin else batch
+
+
+def training_batches(arrays: SliceArrays, batch_size: int, seed: int, epoch: int, flips: bool, pin: bool = False,
+                     rank: int = 0, world: int = 1) -> Iterator[Batch]:
+    """Full batches only (a last short batch would make BatchNorm statistics noisy).
+
+    With `world` > 1 processes, each global batch of `batch_size * world` rows of the shared plan is
+    split into equal shards and this rank yields shard `rank`: together the ranks see exactly the
+    batches one process would see with the batch size multiplied by `world`."""
+    order, flip = epoch_plan(len(arrays), seed, epoch, flips)
+    global_size = batch_size * world
+    for start in range(0, steps_per_epoch(len(order), global_size) * global_size, global_size):
+        shard = slice(start + rank * batch_size, start + (rank + 1) * batch_size)
+        if len(order[shard]):
+            yield make_batch(arrays, order[shard], flip[shard], pin)
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    return max(1, n // batch_size) if n >= batch_size else 1
+
+
+def ordered_batches(arrays: SliceArrays, batch_size: int) -> Iterator[tuple[np.ndarray, Batch]]:
+    """Evaluation order: every row once, in order."""
+    for start in range(0, len(arrays), batch_size):
+        index = np.arange(start, min(start + batch_size, len(arrays)))
+        yield index, make_batch(arrays, index)

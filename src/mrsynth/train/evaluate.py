@@ -1,0 +1,124 @@
+"""Evaluation: predictions per split, metrics per subject beside the identity baseline, NIfTI volumes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from mrsynth.data.slices import SliceSet, uncrop
+from mrsynth.metrics import evaluate_slices
+from mrsynth.train.batches import SliceArrays, ordered_batches
+
+EVAL_MASK = 2  # the intersection of the source and target brain masks
+
+
+@torch.no_grad()
+def predict(generator: nn.Module, arrays: SliceArrays, device: torch.device, batch_size: int = 32, amp: bool = False) -> np.ndarray:
+    """Predictions for every row of `arrays`, in order, as float32 (n, h, w)."""
+    was_training = generator.training
+    generator.eval()
+    out = np.empty((len(arrays), *arrays.source.shape[1:]), dtype=np.float32)
+    try:
+        for index, batch in ordered_batches(arrays, batch_size):
+            with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
+                fake = generator(batch.source.to(device, non_blocking=True))
+            out[index] = fake[:, 0].float().cpu().numpy()
+    finally:
+        generator.train(was_training)
+    return out
+
+
+def split_arrays(slices: SliceSet, split: str, rows: np.ndarray | None = None) -> SliceArrays:
+    source, target, masks = slices.arrays(split)
+    return SliceArrays(source, target, masks, np.arange(len(source)) if rows is None else rows)
+
+
+def score_split(preds: np.ndarray, arrays: SliceArrays, table: pd.DataFrame) -> pd.DataFrame:
+    """One row per subject (and its identity baseline); `table` holds the split's rows of the QC table."""
+    rows = []
+    for subject, group in table.groupby("subject", sort=True):
+        index = group["row"].to_numpy()
+        target, mask = arrays.target[index], arrays.masks[index, EVAL_MASK] > 0
+        model = evaluate_slices(preds[index], target, mask)
+        identity = evaluate_slices(np.asarray(arrays.source[index]), target, mask)
+        rows.append({"subject": subject, "slices": len(index), **model, **{f"identity_{k}": v for k, v in identity.items()}})
+    return pd.DataFrame(rows)
+
+
+def summarise(per_subject: pd.DataFrame, prefix: str) -> dict[str, float]:
+    """Mean over subjects of every metric column, named `<prefix>/<metric>`."""
+    columns = [c for c in per_subject.columns if c not in ("subject", "slices")]
+    return {f"{prefix}/{c}": float(per_subject[c].mean()) for c in columns}
+
+
+def evaluate(generator: nn.Module, slices: SliceSet, split: str, device: torch.device, amp: bool = False) -> tuple[dict[str, float], pd.DataFrame, np.ndarray]:
+    arrays = split_arrays(slices, split)
+    table = slices.table()
+    table = table[table["split"] == split]
+    preds = predict(generator, arrays, device, amp=amp)
+    per_subject = score_split(preds, arrays, table)
+    return summarise(per_subject, split), per_subject, preds
+
+
+def denormalise(values: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
+    """[-1, 1] back to the target's intensity scale (the p_low/p_high values it was normalised with)."""
+    lo, hi = scale
+    return (values.astype(np.float32) + 1.0) * 0.5 * (hi - lo) + lo
+
+
+def restack_volume(preds: np.ndarray, slice_index: np.ndarray, info: dict, axis: int) -> np.ndarray:
+    """Predicted slices of one subject back into its (target-grid) volume; unlisted slices are background (-1)."""
+    shape = tuple(info["shape"])
+    plane = tuple(s for i, s in enumerate(shape) if i != axis)
+    volume = np.full((shape[axis], *plane), -1.0, dtype=np.float32)
+    volume[slice_index] = uncrop(preds, info["crop_offsets"], plane, -1.0)
+    return np.moveaxis(volume, 0, axis)
+
+
+def write_volumes(preds: np.ndarray, slices: SliceSet, split: str, out_dir: Path) -> list[Path]:
+    """One NIfTI per subject of `split`, in the target's space and intensity scale."""
+    import nibabel as nib
+
+    table = slices.table()
+    table = table[table["split"] == split]
+    written = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for subject, group in table.groupby("subject", sort=True):
+        info = slices.facts["subjects"][subject]
+        volume = restack_volume(preds[group["row"].to_numpy()], group["slice"].to_numpy(), info, slices.facts["axis"])
+        image = nib.Nifti1Image(denormalise(volume, info["target_scale"]), np.asarray(info["affine"]))
+        image.header["descrip"] = b"mrsynth prediction (target intensity scale)"
+        path = out_dir / f"sub-{subject}_pred.nii.gz"
+        nib.save(image, path)
+        written.append(path)
+    return written
+
+
+def sample_grid(preds: np.ndarray, arrays: SliceArrays, path: Path, count: int = 4, title: str = "") -> Path:
+    """PNG rows of source | prediction | target | |error| for evenly spaced slices."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    picks = np.linspace(0, len(preds) - 1, num=min(count, len(preds))).round().astype(int)
+    fig, axes = plt.subplots(len(picks), 4, figsize=(8, 2 * len(picks)), squeeze=False)
+    for row, i in enumerate(picks):
+        target = arrays.target[arrays.rows[i]]
+        panels = (arrays.source[arrays.rows[i]], preds[i], target, np.abs(preds[i] - target))
+        for col, (image, name) in enumerate(zip(panels, ("source", "prediction", "target", "|error|"), strict=True)):
+            ax = axes[row, col]
+            ax.imshow(np.rot90(image), cmap="magma" if col == 3 else "gray", vmin=0 if col == 3 else -1, vmax=1)
+            ax.set_axis_off()
+            if row == 0:
+                ax.set_title(name, fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path

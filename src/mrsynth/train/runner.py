@@ -1,0 +1,287 @@
+"""`mrsynth run`: cached data → networks → fit → test evaluation, all tracked in MLflow and the registry."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mrsynth import registry
+from mrsynth.data.prepare import PreparedData, prepare_data
+from mrsynth.errors import MrsynthError
+from mrsynth.paths import project_root, runs_dir
+from mrsynth.provenance import code_version
+from mrsynth.spec.load import LoadedSpec
+from mrsynth.tracking import Tracker, spec_params
+
+HEADLINE = ("test/psnr_brain", "test/ssim_brain", "test/mae_brain",
+            "test/identity_psnr_brain", "test/identity_ssim_brain", "test/identity_mae_brain")
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    tracking_uri: str = ""
+    run_dir: Path | None = None
+    reason: str | None = None
+
+
+def qc_filtered_rows(data: PreparedData, qc) -> tuple[np.ndarray, pd.DataFrame]:
+    """Training rows that pass the QC filter, and the whole table with `flagged`/`reasons` columns.
+
+    Only training slices are filtered: validation and test keep every stored slice, so runs that differ
+    in their filter are scored on the same slices."""
+    from mrsynth.qc.filter import apply_qc
+
+    table = apply_qc(data.slices.table(), qc)
+    train = table[table["split"] == "train"]
+    keep = ~train["flagged"].to_numpy() if qc.enabled else np.ones(len(train), dtype=bool)
+    return np.sort(train["row"].to_numpy()[keep]), table
+
+
+def _latest_unfinished(spec_hash: str) -> dict[str, Any] | None:
+    candidates = [r for r in registry.iter_records() if r["spec_hash"] == spec_hash and r["status"] != "FINISHED"]
+    return candidates[-1] if candidates else None
+
+
+def _spec_path(loaded: LoadedSpec) -> str:
+    try:
+        return str(loaded.path.relative_to(project_root()))
+    except ValueError:
+        return str(loaded.path)
+
+
+class _Run:
+    """The bookkeeping of one run: MLflow, registry record and local folder move together."""
+
+    def __init__(self, loaded: LoadedSpec, tracker: Tracker, record: dict[str, Any], run_dir: Path):
+        self.loaded, self.tracker, self.record, self.run_dir = loaded, tracker, record, run_dir
+
+    def save_record(self, **fields: Any) -> None:
+        self.record.update(fields)
+        registry.write_record(self.record)
+
+    def finish(self, status: str, metrics: dict[str, float], reason: str | None = None) -> None:
+        if reason:
+            self.tracker.set_tags({"failure_reason": reason[:4000]})
+        self.tracker.end(status)
+        headline = {k: metrics[k] for k in metrics if k.startswith("test/") or k == self.loaded.experiment.eval.select_by}
+        self.save_record(status=status, reason=reason, metrics=headline, ended_at=registry.now())
+
+
+def open_run(loaded: LoadedSpec, data: PreparedData, tracker: Tracker, resume: bool, parent_run_id: str | None,
+             extra_tags: dict[str, str]) -> tuple[_Run, dict[str, Any] | None]:
+    exp = loaded.experiment
+    previous = _latest_unfinished(loaded.spec_hash) if resume else None
+    if resume and previous is None:
+        raise MrsynthError(f"--resume: no unfinished run of {exp.name} with spec hash {loaded.spec_hash[:12]} in the registry")
+    if previous:
+        run_id = tracker.reopen(previous["run_id"])
+        record = previous
+        run_dir = Path(previous["run_dir"])
+    else:
+        tags = {"spec_name": exp.name, "spec_hash": loaded.spec_hash, **extra_tags}
+        run_id = tracker.start(exp.family or exp.name, exp.name, tags, parent_run_id)
+        run_dir = runs_dir() / exp.name / run_id
+        record = registry.new_record(run_id, exp.name, loaded.spec_hash, exp.resolved(), spec_path=_spec_path(loaded),
+                                     extends_chain=[str(p) for p in loaded.chain], cache_keys=data.cache_keys(),
+                                     data_fingerprint=data.data_fingerprint, code_version=code_version(),
+                                     mlflow={"tracking_uri": tracker.uri, "experiment": exp.family or exp.name, "run_id": run_id},
+                                     run_dir=str(run_dir))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run = _Run(loaded, tracker, record, run_dir)
+    run.save_record(status="RUNNING")
+    checkpoint = run_dir / "checkpoints" / "last.pt"
+    if previous and checkpoint.is_file():
+        from mrsynth.train.checkpoint import load_checkpoint
+
+        return run, load_checkpoint(checkpoint)
+    return run, None
+
+
+def _log_setup(run: _Run, data: PreparedData, table: pd.DataFrame, kept: int) -> None:
+    exp = run.loaded.experiment
+    train_rows = int((table["split"] == "train").sum())
+    version = run.record["code_version"]
+    run.tracker.log_params(spec_params(exp.resolved()))
+    run.tracker.set_tags({
+        "spec_hash": run.loaded.spec_hash, "cache.preprocess": ",".join(f"{s}:{k[:12]}" for s, k in data.preprocess_keys.items()),
+        "cache.slices": data.slices.key, "data_fingerprint": data.data_fingerprint,
+        "git_commit": version.get("commit") or "unknown", "git_dirty": version.get("dirty"),
+        "qc.kept": kept, "qc.dropped": train_rows - kept, "skipped_subjects": ",".join(data.skipped) or "none",
+    })
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "resolved_spec.json").write_text(_json(exp.resolved()))
+        run.tracker.log_artifact(tmp / "resolved_spec.json")
+        table.to_csv(tmp / "qc_table.csv", index=False)
+        from mrsynth.qc.filter import qc_summary
+
+        qc_summary(table[table["split"] == "train"]).to_csv(tmp / "qc_summary.csv", index=False)
+        run.tracker.log_artifact(tmp / "qc_table.csv", "qc")
+        run.tracker.log_artifact(tmp / "qc_summary.csv", "qc")
+        from mrsynth.qc.report import write_report
+
+        write_report(table, tmp / "report", data.volumes, worst_n=6, axis=exp.data.slicing.axis)
+        run.tracker.log_artifact(tmp / "report", "qc/report")
+
+
+def _json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def run_experiment(loaded: LoadedSpec, tracking_uri: str | None = None, resume: bool = False, progress: bool = True,
+                   parent_run_id: str | None = None, extra_tags: dict[str, str] | None = None, hooks=None,
+                   workers: int | None = None) -> RunResult:
+    """Run one spec end to end. Every outcome (finished, failed, interrupted) leaves a registry record.
+
+    Under torchrun every process calls this; rank 0 prepares the data first, tracks, validates and
+    checkpoints, the other ranks train their shard of each batch."""
+    from mrsynth.train import distributed
+
+    dist = distributed.context_from_env()
+    distributed.init(dist)
+    try:
+        if dist.is_main:
+            data = prepare_data(loaded, workers=workers, progress=progress)
+            distributed.barrier(dist)
+            return _lead(loaded, data, tracking_uri, resume, progress, parent_run_id, extra_tags or {}, hooks, dist)
+        distributed.barrier(dist)
+        return _follow(loaded, prepare_data(loaded, workers=1, progress=False), dist)
+    finally:
+        distributed.shutdown(dist)
+
+
+def _training_rows(loaded: LoadedSpec, data: PreparedData) -> tuple[np.ndarray, pd.DataFrame]:
+    rows, table = qc_filtered_rows(data, loaded.experiment.data.qc)
+    if len(rows) == 0:
+        raise MrsynthError(f"{loaded.name}: the QC filter drops every training slice; loosen data.qc")
+    return rows, table
+
+
+def _setup(exp, data: PreparedData, rows: np.ndarray, dist):
+    import torch
+
+    from mrsynth.train.batches import SliceArrays
+    from mrsynth.train.build import build_networks
+    from mrsynth.train.loop import pick_device
+
+    torch.manual_seed(exp.train.seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    device = pick_device(exp.train.device)
+    if device.type == "cuda" and dist.enabled:
+        device = torch.device("cuda", dist.local_rank)
+        torch.cuda.set_device(device)
+    source, target, masks = data.slices.arrays("train")
+    return device, build_networks(exp), SliceArrays(source, target, masks, rows).in_memory()
+
+
+def _share_run_dir(dist, run_dir: Path | None) -> Path:
+    """Rank 0 tells the other ranks where the run's checkpoints live."""
+    if not dist.enabled:
+        return run_dir
+    import torch.distributed
+
+    box = [str(run_dir) if run_dir else None]
+    torch.distributed.broadcast_object_list(box, src=0)
+    return Path(box[0])
+
+
+def _follow(loaded: LoadedSpec, data: PreparedData, dist) -> RunResult:
+    """A non-zero rank: train its shard; no tracking, validation or checkpoints."""
+    from mrsynth.train.checkpoint import load_checkpoint
+    from mrsynth.train.loop import LAST, fit
+
+    rows, _ = _training_rows(loaded, data)
+    run_dir = _share_run_dir(dist, None)
+    resume_state = load_checkpoint(run_dir / "checkpoints" / LAST) if (run_dir / "checkpoints" / LAST).is_file() else None
+    device, nets, train = _setup(loaded.experiment, data, rows, dist)
+    fit(loaded.experiment, nets, train, lambda: ({}, None), device, run_dir / "checkpoints", None, resume_state, False, dist)
+    return RunResult("", "FINISHED", {}, "", run_dir)
+
+
+def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress, parent_run_id, extra_tags, hooks, dist) -> RunResult:
+    from mrsynth.train.checkpoint import load_checkpoint
+    from mrsynth.train.evaluate import evaluate, sample_grid, split_arrays, write_volumes
+    from mrsynth.train.loop import BEST, Hooks, StopTraining, fit
+
+    exp = loaded.experiment
+    rows, table = _training_rows(loaded, data)
+    tracker = Tracker(tracking_uri)
+    run, resume_state = open_run(loaded, data, tracker, resume, parent_run_id, extra_tags)
+    _share_run_dir(dist, run.run_dir)
+    if resume_state is None:
+        _log_setup(run, data, table, len(rows))
+    metrics: dict[str, float] = {}
+    try:
+        device, nets, train = _setup(exp, data, rows, dist)
+        ckpt_dir = run.run_dir / "checkpoints"
+        val_arrays = split_arrays(data.slices, "val")
+
+        def validate():
+            val_metrics, _, preds = evaluate(nets.generator, data.slices, "val", device, amp=exp.train.amp)
+            return val_metrics, preds
+
+        def on_epoch(epoch: int, epoch_metrics: dict[str, float]) -> None:
+            tracker.log_metrics(epoch_metrics, step=epoch)
+            if hooks is not None:
+                hooks.epoch_end(epoch, epoch_metrics)
+
+        def on_validated(epoch: int, val_metrics: dict[str, float], preds) -> None:
+            if epoch % exp.train.sample_every == 0 or epoch == exp.train.epochs:
+                grid = sample_grid(preds, val_arrays, run.run_dir / "samples" / f"epoch_{epoch:04d}.png", title=f"{exp.name} epoch {epoch}")
+                tracker.log_artifact(grid, "samples")
+            if hooks is not None:
+                hooks.validated(epoch, val_metrics, preds)
+
+        result = fit(exp, nets, train, validate, device, ckpt_dir, Hooks(on_epoch, on_validated), resume_state, progress, dist)
+        if (ckpt_dir / BEST).is_file():
+            nets.generator.load_state_dict(load_checkpoint(ckpt_dir / BEST)["generator"])
+        metrics, per_subject, preds = evaluate(nets.generator, data.slices, "test", device, amp=exp.train.amp)
+        metrics = {**metrics, "best_epoch": float(result.best_epoch or 0)}
+        tracker.log_metrics(metrics, step=result.epochs_done)
+        _log_outputs(run, exp, data, nets.generator, per_subject, preds, write_volumes)
+        run.finish("FINISHED", metrics)
+        return RunResult(run.record["run_id"], "FINISHED", metrics, tracker.uri, run.run_dir)
+    except StopTraining as stop:
+        run.finish("KILLED", metrics, f"stopped: {stop}")
+        raise
+    except KeyboardInterrupt:
+        run.finish("KILLED", metrics, "interrupted")
+        raise
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        run.finish("FAILED", metrics, reason)
+        if isinstance(exc, MrsynthError):
+            return RunResult(run.record["run_id"], "FAILED", metrics, tracker.uri, run.run_dir, reason)
+        raise
+
+
+def _log_outputs(run: _Run, exp, data: PreparedData, generator, per_subject: pd.DataFrame, preds, write_volumes) -> None:
+    import torch
+
+    from mrsynth.train.checkpoint import save_checkpoint
+
+    out = run.run_dir / "outputs"
+    out.mkdir(parents=True, exist_ok=True)
+    per_subject.to_csv(out / "test_per_subject.csv", index=False)
+    run.tracker.log_artifact(out / "test_per_subject.csv", "eval")
+    model = {"generator": {k: v.detach().cpu() for k, v in generator.state_dict().items()},
+             "resolved_spec": _json(exp.resolved()), "spec_hash": run.loaded.spec_hash,
+             "target_scales": {s: v["target_scale"] for s, v in data.slices.facts["subjects"].items()},
+             "format": "mrsynth-model-1", "torch": str(torch.__version__)}  # TorchVersion would not load with weights_only
+    save_checkpoint(out / "model.pt", model)
+    run.tracker.log_artifact(out / "model.pt", "model")
+    if exp.eval.save_predictions:
+        volumes = write_volumes(preds, data.slices, "test", out / "test_predictions")
+        for path in volumes:
+            run.tracker.log_artifact(path, "test_predictions")
+    run.save_record(model_path=str(out / "model.pt"))

@@ -1,0 +1,138 @@
+"""`mrsynth run` end to end on the tiny demo, checked through the MLflow client and the registry."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from conftest import tiny_spec_data
+from mrsynth.cli import main
+from mrsynth.registry import iter_records
+from mrsynth.spec.load import load_spec
+from mrsynth.tracking import resolve_tracking_uri
+from mrsynth.train.runner import run_experiment
+
+
+@pytest.fixture(scope="module")
+def finished(tiny_demo, tmp_path_factory):
+    """One finished run, shared by the read-only checks below."""
+    import os
+
+    stores = tmp_path_factory.mktemp("finished")
+    env = {"MRSYNTH_RUNS": stores / "runs", "MRSYNTH_CACHE": stores / "cache", "MRSYNTH_REGISTRY": stores / "registry"}
+    old = {k: os.environ.get(k) for k in [*env, "MLFLOW_TRACKING_URI"]}
+    os.environ.update({k: str(v) for k, v in env.items()})
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{stores / 'mlflow.db'}"
+    spec_path = stores / "experiments" / "tiny.json"
+    spec_path.parent.mkdir()
+    spec_path.write_text(json.dumps(tiny_spec_data(tiny_demo, "tiny", family="tinyfam")))
+    spec = load_spec(spec_path)
+    result = run_experiment(spec, progress=False, workers=1)
+    yield spec, result, dict(os.environ)
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def finished_env(finished, monkeypatch):
+    for key in ("MRSYNTH_RUNS", "MRSYNTH_CACHE", "MRSYNTH_REGISTRY", "MLFLOW_TRACKING_URI"):
+        monkeypatch.setenv(key, finished[2][key])
+    return finished
+
+
+def test_mlflow_run_has_params_tags_metrics_and_artifacts(finished_env):
+    spec, result, env = finished_env
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED" and run.info.run_name == "tiny"
+    assert client.get_experiment(run.info.experiment_id).name == "tinyfam"
+    params = run.data.params
+    assert params["loss.l1"] == "100.0" and params["masking.kind"] == "intersection"
+    assert params["data.slicing.size"] == "[32, 32]"
+    tags = run.data.tags
+    assert tags["spec_hash"] == spec.spec_hash and len(tags["cache.slices"]) == 64
+    assert int(tags["qc.kept"]) > 0 and int(tags["qc.dropped"]) >= 0 and tags["data_fingerprint"]
+    assert "git_commit" in tags
+    history = client.get_metric_history(result.run_id, "train/g_l1")
+    assert [m.step for m in history] == [1, 2]
+    for key in ("val/psnr_brain", "val/ssim_brain", "lr/generator", "time/epoch_seconds", "test/psnr_brain",
+                "test/identity_psnr_brain", "test/mae"):
+        assert key in run.data.metrics, key
+    artifacts = {a.path for a in client.list_artifacts(result.run_id)}
+    assert {"resolved_spec.json", "qc", "samples", "model", "eval", "test_predictions"} <= artifacts
+    grids = [a.path for a in client.list_artifacts(result.run_id, "samples")]
+    assert grids == ["samples/epoch_0001.png", "samples/epoch_0002.png"]
+
+
+def test_registry_record_matches_the_run(finished_env):
+    spec, result, env = finished_env
+    (record,) = [r for r in iter_records() if r["run_id"] == result.run_id]
+    assert record["status"] == "FINISHED" and record["spec_hash"] == spec.spec_hash
+    assert record["resolved_spec"] == spec.experiment.resolved()
+    assert record["mlflow"]["run_id"] == result.run_id
+    assert set(record["cache_keys"]) == {"preprocess", "slices"}
+    assert record["metrics"]["test/psnr_brain"] == pytest.approx(result.metrics["test/psnr_brain"])
+
+
+def test_test_predictions_are_nifti_in_target_space(finished_env, tmp_path):
+    import nibabel as nib
+
+    spec, result, env = finished_env
+    preds = sorted((result.run_dir / "outputs" / "test_predictions").glob("*.nii.gz"))
+    assert preds
+    subject = preds[0].name.split("_")[0].removeprefix("sub-")
+    target = nib.as_closest_canonical(nib.load(next(spec.resolve_path(spec.experiment.data.dataset.root).glob(f"sub-{subject}/ses-7T/anat/*_T1w.nii.gz"))))
+    image = nib.load(preds[0])
+    assert image.shape == target.shape
+    np.testing.assert_allclose(image.affine, target.affine, atol=1e-4)
+
+
+def test_nan_loss_fails_the_run_with_reason(tiny_demo, write_spec, run_env):
+    path = write_spec("boom", tiny_spec_data(tiny_demo, "boom", loss={"l1": 1e300}))
+    result = run_experiment(load_spec(path), progress=False, workers=1)
+    assert result.status == "FAILED" and "non-finite loss" in result.reason
+    run = MlflowClient(resolve_tracking_uri()).get_run(result.run_id)
+    assert run.info.status == "FAILED" and "non-finite loss" in run.data.tags["failure_reason"]
+    (record,) = [r for r in iter_records() if r["run_id"] == result.run_id]
+    assert record["status"] == "FAILED" and "non-finite loss" in record["reason"]
+
+
+def test_predict_keeps_shape_and_affine_and_is_deterministic(finished_env, tmp_path):
+    import nibabel as nib
+
+    spec, result, env = finished_env
+    root = spec.resolve_path(spec.experiment.data.dataset.root)
+    source = next(root.glob("sub-01/ses-3T/anat/*_T1w.nii.gz"))
+    mask = next(root.glob("derivatives/masks/sub-01/ses-3T/anat/*_mask.nii.gz"))
+    out_a, out_b = tmp_path / "a.nii.gz", tmp_path / "b.nii.gz"
+    assert main(["predict", result.run_id, str(source), str(out_a), "--mask", str(mask)]) == 0
+    assert main(["predict", "tiny", str(source), str(out_b), "--mask", str(mask)]) == 0
+    original, a, b = nib.load(source), nib.load(out_a), nib.load(out_b)
+    assert a.shape == original.shape
+    np.testing.assert_allclose(a.affine, original.affine)
+    np.testing.assert_array_equal(np.asarray(a.dataobj), np.asarray(b.dataobj))
+    assert b"mrsynth tiny" in a.header["descrip"].tobytes()
+
+
+def test_predict_without_required_mask_is_a_clean_error(finished_env, tmp_path, capsys):
+    spec, result, env = finished_env
+    source = next(spec.resolve_path(spec.experiment.data.dataset.root).glob("sub-01/ses-3T/anat/*_T1w.nii.gz"))
+    assert main(["predict", result.run_id, str(source), str(tmp_path / "x.nii.gz")]) == 1
+    assert "pass --mask" in capsys.readouterr().err
+
+
+def test_compare_lists_differences_and_metrics(finished_env, tiny_demo, write_spec, capsys):
+    spec, result, env = finished_env
+    other = write_spec("tiny-l1", tiny_spec_data(tiny_demo, "tiny-l1", loss={"l1": 10.0}, train={"epochs": 1, "decay_epochs": 0}))
+    second = run_experiment(load_spec(other), progress=False, workers=1)
+    assert main(["compare", "tiny", second.run_id]) == 0
+    out = capsys.readouterr().out
+    assert "loss.l1" in out and "100.0" in out and "10.0" in out
+    assert "train.epochs" in out and "test/psnr_brain" in out
+    assert f"{result.metrics['test/psnr_brain']:.4f}" in out
