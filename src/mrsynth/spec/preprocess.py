@@ -28,7 +28,7 @@ class ThresholdSkullStrip(StrictModel):
 
     kind: Literal["threshold"] = "threshold"
     """Selects this skull-strip method."""
-    smoothing_sigma: float = Field(default=1.0, ge=0.0)
+    smoothing_sigma: float = Field(default=0.5, ge=0.0)
     """Gaussian sigma in voxels applied before the Otsu threshold; 0 disables smoothing."""
     opening_radius: int = Field(default=2, ge=0)
     """Ball radius in voxels of the opening that cuts thin links (skull, scalp) from the brain."""
@@ -61,8 +61,9 @@ class N4Spec(StrictModel):
     """Maximum iterations per fitting level (one entry per level)."""
     tolerance: float = Field(default=1e-7, gt=0.0)
     """Convergence threshold of each level."""
-    spline_distance: float = Field(default=200.0, gt=0.0)
-    """B-spline mesh spacing in mm: the bias field varies slowly over this distance."""
+    spline_mesh: int = Field(default=1, ge=1, le=8)
+    """B-spline spans per axis at the first fitting level (each later level doubles it); independent of the field
+    of view, unlike a spline distance in mm, so small and large volumes get equally smooth fields."""
 
     @model_validator(mode="after")
     def _iterations_positive(self) -> N4Spec:
@@ -76,30 +77,36 @@ class RegistrationSpec(StrictModel):
 
     kind: Literal["none", "rigid", "affine"] = "rigid"
     """`none` resamples by world coordinates only; `rigid` (6 dof) or `affine` (12 dof) register first."""
+    initialise: Literal["mask_centroids", "world"] = "mask_centroids"
+    """Starting point: `mask_centroids` shifts the source so the brain-mask centroids coincide (any scanner
+    origin, same answer for every contrast); `world` trusts the files' world coordinates as they are."""
     metric: Literal["mattes", "GC", "meansquares"] = "mattes"
     """Similarity metric: `mattes` (mutual information) works across contrasts; `GC`, `meansquares` need one contrast."""
     bins: int = Field(default=32, ge=8, le=256)
     """Histogram bins of the `mattes` metric (ignored by the others)."""
-    sampling_rate: float = Field(default=0.25, gt=0.0, le=1.0)
-    """Fraction of voxels sampled by the metric at each iteration."""
-    iterations: tuple[int, ...] = (1000, 500, 250, 100)
-    """Maximum iterations per resolution level, coarse to fine."""
-    shrink_factors: tuple[int, ...] = (6, 4, 2, 1)
-    """Downsampling factor per level."""
-    smoothing_sigmas: tuple[float, ...] = (3.0, 2.0, 1.0, 0.0)
-    """Gaussian smoothing per level, in voxels."""
+    sampling_rate: float = Field(default=0.1, gt=0.0, le=1.0)
+    """Fraction of brain voxels the metric samples per iteration (raised for small images, see min_samples)."""
+    min_samples: int = Field(default=20000, ge=100)
+    """Small images are sampled more densely so the finest level has at least this many metric samples."""
+    pyramid_mm: tuple[float, ...] = (8.0, 4.0, 2.0)
+    """Voxel size in mm of each resolution level, coarse to fine (each becomes an ANTs shrink factor >= 1)."""
+    iterations: tuple[int, ...] = (1000, 500, 250)
+    """Maximum iterations per resolution level, coarse to fine (a level stops early when it converges)."""
     use_masks: bool = True
-    """Register brain-masked images, so skull, neck and background do not drive the fit."""
+    """Register brain-masked images and sample the metric only inside the brain masks (faster, ignores skull)."""
     seed: int = Field(default=20240611, ge=0)
-    """Random seed of the metric sampling: the same inputs give the same transform."""
+    """Random seed of the metric sampling: with single-threaded ANTs the same inputs give the same transform."""
 
     @model_validator(mode="after")
     def _levels_agree(self) -> RegistrationSpec:
-        lengths = {len(self.iterations), len(self.shrink_factors), len(self.smoothing_sigmas)}
-        if len(lengths) != 1 or 0 in lengths:
+        if len(self.iterations) != len(self.pyramid_mm) or not self.iterations:
             raise ValueError(
-                "iterations, shrink_factors and smoothing_sigmas need one entry per level, got lengths "
-                f"{len(self.iterations)}, {len(self.shrink_factors)}, {len(self.smoothing_sigmas)}"
+                "iterations and pyramid_mm need one entry per level, got lengths "
+                f"{len(self.iterations)} and {len(self.pyramid_mm)}"
+            )
+        if min(self.iterations) < 1 or min(self.pyramid_mm) <= 0:
+            raise ValueError(
+                f"iterations and pyramid_mm must be positive, got {list(self.iterations)} and {list(self.pyramid_mm)}"
             )
         return self
 
