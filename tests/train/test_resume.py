@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
@@ -39,6 +40,7 @@ def _kill_after_first_epoch(cmd, env, runs) -> int:
     return load_checkpoint(last)["epoch"]
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_equals_uninterrupted(tiny_demo, write_spec, run_env, tmp_path):
     data = tiny_spec_data(tiny_demo, "resume", train={"epochs": EPOCHS, "decay_epochs": 2, "batch_size": 2})
     path = write_spec("resume", data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -121,14 +122,15 @@ def preprocess_subjects(
     todo = [f for f in subjects if store.get(STAGE, keys[f.subject]) is None]
     errors: dict[str, str] = {}
     workers = min(workers or default_workers(len(todo)), max(1, len(todo)))
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = 1  # ANTs is bit-reproducible single-threaded only; parallelism comes from the subject processes
     spec_json = spec.model_dump(mode="json")
     bar = tqdm(total=len(todo), desc="preprocess", unit="subject", disable=not progress or not todo, leave=False)
     if workers == 1:
         outcomes = ((f, build_subject(str(store.root), f, keys[f.subject], spec_json, threads)) for f in todo)
         errors = _collect(outcomes, bar)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # spawn: a process forked after ITK started its threads ignores the thread setting and may hang
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(build_subject, str(store.root), f, keys[f.subject], spec_json, threads): f for f in todo}
             errors = _collect(((futures[done], done.result()) for done in as_completed(futures)), bar)
     bar.close()
