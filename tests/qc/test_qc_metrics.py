@@ -110,3 +110,15 @@ def test_only_slices_above_the_brain_fraction_are_listed():
 def test_mismatched_shapes_are_rejected():
     with pytest.raises(ValueError, match="shape"):
         slice_pair_metrics(np.ones((4, 4, 4)), np.ones((4, 4, 5)))
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_one_slice_runs_on_threads_equal_the_reference(monkeypatch, threads):
+    import mrsynth.qc.runs as runs
+
+    monkeypatch.setattr(runs, "CHUNK_VOXELS", 1)  # every slice its own run, empty-mask slices included
+    monkeypatch.setenv(runs.THREADS_VARIABLE, threads)
+    source, target, source_mask, target_mask = random_masked_pair(9, shape=(18, 20, 14))
+    args = dict(axis=2, max_offset=2, bins=16, min_brain_fraction=0.0)
+    fast = slice_pair_metrics(source, target, source_mask.astype(np.uint8), target_mask.astype(np.uint8), **args)
+    assert_tables_equal(fast, reference_slice_metrics(source, target, source_mask, target_mask, **args))

@@ -15,7 +15,7 @@ from mrsynth.errors import DataError
 from mrsynth.spec.data import SlicingSpec, SplitSpec
 
 STAGE = "slices"
-VERSION = 1
+VERSION = 2  # 2: slab_offset pools neighbouring MI curves by median
 SPLITS = ("train", "val", "test")
 MASKS = ("source_mask", "target_mask", "intersection")
 

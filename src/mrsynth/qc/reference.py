@@ -94,14 +94,11 @@ def reference_slice_metrics(
 
 
 def _slab_curve(curves: dict[int, dict[int, float]], z: int, radius: int) -> dict[int, float]:
-    """Mean, per offset, of the valid MI values of listed slices z-radius..z+radius (in that order)."""
+    """Median, per offset, of the valid MI values of listed slices z-radius..z+radius."""
     slab: dict[int, float] = {}
     for d in sorted({d for zz in curves for d in curves[zz]}):
         values = [curves[zz][d] for zz in range(z - radius, z + radius + 1) if zz in curves and d in curves[zz]]
         values = [v for v in values if not np.isnan(v)]
         if values:
-            total = 0.0
-            for v in values:
-                total += v
-            slab[d] = total / len(values)
+            slab[d] = float(np.median(values))
     return slab
