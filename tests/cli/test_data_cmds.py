@@ -1,0 +1,85 @@
+"""The data commands on the tiny demo: preprocess, qc, qc-pair, cache ls/du/gc, demo-data."""
+
+from __future__ import annotations
+
+import csv
+
+import nibabel as nib
+import numpy as np
+from conftest import tiny_spec_data
+
+from mrsynth.cli import main
+
+QC_COLUMNS = ["slice", "dice", "ncc", "mi", "edge_corr", "best_offset", "mi_delta", "brain_fraction", "flagged", "reasons"]
+
+
+def test_preprocess_then_warm_rerun_builds_nothing(tiny_demo, write_spec, capsys):
+    path = write_spec("tiny", tiny_spec_data(tiny_demo))
+    assert main(["preprocess", str(path), "--workers", "2"]) == 0
+    cold = capsys.readouterr().out
+    assert "4 subjects" in cold and cold.count("preprocess ") == 4 and "slices " in cold
+    assert main(["preprocess", str(path), "--set", "data.qc.min_mi=0.2"]) == 0
+    assert "built: nothing (all cached)" in capsys.readouterr().out
+
+
+def test_qc_report_folder(tiny_demo, write_spec, tmp_path, capsys):
+    path = write_spec("tiny", tiny_spec_data(tiny_demo))
+    out = tmp_path / "report"
+    assert main(["qc", str(path), "--out", str(out), "--set", "data.qc.min_dice=0.99"]) == 0
+    printed = capsys.readouterr().out
+    assert "slice pairs flagged" in printed and (out / "index.html").is_file()
+    rows = list(csv.DictReader(open(out / "qc.csv")))
+    flagged = [r for r in rows if r["flagged"] == "True"]
+    assert flagged and all("dice" in r["reasons"] for r in flagged)
+    html = (out / "index.html").read_text()
+    assert sum(1 for _ in out.rglob("*.png")) >= 1 and ".png" in html
+
+
+def test_qc_pair_csv_columns_and_grid_mismatch(tiny_demo, tmp_path, capsys):
+    source = next(tiny_demo.glob("sub-01/ses-3T/anat/*_T1w.nii.gz"))
+    target = next(tiny_demo.glob("sub-01/ses-3T/anat/*_T2w.nii.gz"))
+    out = tmp_path / "pair"
+    assert main(["qc-pair", str(source), str(target), "--out", str(out), "--max-offset", "2", "--set", "data.qc.bins=16"]) == 0
+    with open(out / "qc.csv") as handle:
+        header = next(csv.reader(handle))
+    assert header[: len(QC_COLUMNS)] == QC_COLUMNS
+    image = nib.load(target)
+    shifted = tmp_path / "shifted.nii.gz"
+    affine = image.affine.copy()
+    affine[0, 3] += 7.0
+    nib.save(nib.Nifti1Image(np.asarray(image.dataobj), affine), shifted)
+    capsys.readouterr()
+    assert main(["qc-pair", str(source), str(shifted), "--out", str(tmp_path / "bad")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mrsynth: ") and "shifted.nii.gz" in err
+
+
+def test_qc_pair_rejects_non_qc_overrides(tiny_demo, tmp_path, capsys):
+    source = next(tiny_demo.glob("sub-01/ses-3T/anat/*_T1w.nii.gz"))
+    assert main(["qc-pair", str(source), str(source), "--out", str(tmp_path), "--set", "loss.l1=3"]) == 1
+    assert "only takes data.qc" in capsys.readouterr().err
+
+
+def test_cache_ls_du_and_gc(tiny_demo, write_spec, tmp_path, capsys):
+    keep = write_spec("keep", tiny_spec_data(tiny_demo, "keep"))
+    drop = write_spec("drop", tiny_spec_data(tiny_demo, "drop", data={"slicing": {"min_brain_fraction": 0.3}}))
+    assert main(["preprocess", str(keep)]) == 0 and main(["preprocess", str(drop)]) == 0
+    capsys.readouterr()
+    assert main(["cache", "ls"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("slices") for line in listing) == 2 and sum(line.startswith("preprocess") for line in listing) == 4
+    assert main(["cache", "du"]) == 0
+    assert "total" in capsys.readouterr().out
+    assert main(["cache", "gc", "--dry-run", str(keep)]) == 0
+    assert "1 entries would be removed" in capsys.readouterr().out
+    assert main(["cache", "gc", str(keep)]) == 0
+    assert "removed 1 entries" in capsys.readouterr().out
+    assert main(["preprocess", str(keep)]) == 0
+    assert "built: nothing" in capsys.readouterr().out
+
+
+def test_demo_data_cli_rejects_bad_arguments(tmp_path, capsys):
+    assert main(["demo-data", "--out", str(tmp_path / "d"), "--subjects", "2"]) == 1
+    assert "--subjects: must be >= 3" in capsys.readouterr().err
+    assert main(["demo-data", "--out", str(tmp_path / "d"), "--shape", "8", "32", "32"]) == 1
+    assert "--shape" in capsys.readouterr().err
