@@ -62,8 +62,10 @@ def predict_volume(exp, generator, volume: np.ndarray, batch_size: int = 32) -> 
 
     from mrsynth.data.slices import crop_or_pad, uncrop
 
-    axis, size = exp.data.slicing.axis, exp.data.slicing.size
+    axis, factor = exp.data.slicing.axis, 2 ** exp.model.generator.depth
     stack = np.moveaxis(volume, axis, 0).astype(np.float32)
+    # the whole plane, padded up to what the U-Net accepts: nothing outside the training crop is lost
+    size = tuple(-(-side // factor) * factor for side in stack.shape[1:])
     cropped, offsets = crop_or_pad(stack, size, -1.0)
     out = np.empty_like(cropped)
     with torch.no_grad():

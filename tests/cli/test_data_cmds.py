@@ -6,9 +6,9 @@ import csv
 
 import nibabel as nib
 import numpy as np
-from conftest import tiny_spec_data
 
 from mrsynth.cli import main
+from mrsynth_testing import tiny_spec_data
 
 QC_COLUMNS = ["slice", "dice", "ncc", "mi", "edge_corr", "best_offset", "mi_delta", "brain_fraction", "flagged", "reasons"]
 

@@ -7,11 +7,11 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import tiny_spec_data
 from mrsynth.cache import CacheStore
 from mrsynth.data.prepare import prepare_data
 from mrsynth.errors import DataError
 from mrsynth.spec.load import load_spec
+from mrsynth_testing import tiny_spec_data
 
 
 def stages(built):

@@ -20,11 +20,6 @@ def test_unpaired_dataset_cannot_weight_reconstruction(write_spec):
     assert not ok.experiment.data.dataset.paired
 
 
-def test_masking_needs_masks(write_spec):
-    text = problems(write_spec, {"masking": {"kind": "intersection"}, "data": {"preprocess": {"skull_strip": {"kind": "none"}}}})
-    assert "masking.kind: needs brain masks" in text and '(got "intersection")' in text
-
-
 def test_provided_masks_need_a_mask_folder(write_spec):
     text = problems(write_spec, {"data": {"dataset": {"kind": "bids", "masks": None}, "preprocess": {"skull_strip": {"kind": "provided"}}}})
     assert "data.preprocess.skull_strip.kind: 'provided' needs masks" in text
@@ -89,3 +84,13 @@ def test_search_distribution_bounds(write_spec):
 def test_mae_objective_must_be_minimised(write_spec):
     text = problems(write_spec, {"search": {"space": SPACE_OK, "objective": "val/mae_brain", "direction": "maximize"}})
     assert "search.direction" in text
+
+
+def test_search_over_a_kind_field(write_spec):
+    space = {"model.discriminator.kind": {"kind": "categorical", "choices": ["patchgan", "none"]}}
+    problems_text = problems(write_spec, {"search": {"space": space}})
+    # 'none' with the default adversarial weight is an invalid combination, reported as such (not as unknown keys)
+    assert "model.discriminator.kind='none' gives loss.adversarial: an adversarial loss needs a discriminator" in problems_text
+    ok = {"model.discriminator.kind": {"kind": "categorical", "choices": ["patchgan", "none"]}}
+    spec = load_spec(write_spec("k", {"name": "k", "loss": {"adversarial": 0.0}, "search": {"space": ok}}))
+    assert spec.experiment.search is not None

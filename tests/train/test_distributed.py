@@ -13,12 +13,12 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from conftest import tiny_spec_data
 from mrsynth.spec.experiment import Experiment
 from mrsynth.train.batches import SliceArrays
 from mrsynth.train.build import build_networks
 from mrsynth.train.distributed import DistContext, init, shutdown
 from mrsynth.train.loop import fit
+from mrsynth_testing import tiny_spec_data
 
 BATCH = 4
 SPEC = {"name": "ddp", "masking": {"kind": "none"}, "data": {"slicing": {"size": [16, 16]}},

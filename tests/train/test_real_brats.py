@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import shared_mri
 from mrsynth.spec.load import load_spec
 from mrsynth.train.runner import run_experiment
+from mrsynth_testing import shared_mri
 
 PAIRS = {  # subject: (T1 source, T2 target), relative to shared/data/mri
     "BraTS-GLI-00001": ("brats_gli_00001/BraTS-GLI-00001-000-t1n.nii.gz", "brats_gli_00001/BraTS-GLI-00001-000-t2w.nii.gz"),

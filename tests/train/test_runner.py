@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import tiny_spec_data
 from mrsynth.cli import main
 from mrsynth.registry import iter_records
 from mrsynth.spec.load import load_spec
 from mrsynth.tracking import resolve_tracking_uri
 from mrsynth.train.runner import run_experiment
+from mrsynth_testing import tiny_spec_data
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +136,28 @@ def test_compare_lists_differences_and_metrics(finished_env, tiny_demo, write_sp
     assert "loss.l1" in out and "100.0" in out and "10.0" in out
     assert "train.epochs" in out and "test/psnr_brain" in out
     assert f"{result.metrics['test/psnr_brain']:.4f}" in out
+
+
+def test_predict_covers_a_plane_larger_than_the_training_slices(finished_env, tmp_path):
+    import nibabel as nib
+
+    spec, result, env = finished_env
+    root = spec.resolve_path(spec.experiment.data.dataset.root)
+    source = nib.load(next(root.glob("sub-01/ses-3T/anat/*_T1w.nii.gz")))
+    mask = nib.load(next(root.glob("derivatives/masks/sub-01/ses-3T/anat/*_mask.nii.gz")))
+    pad = ((24, 0), (20, 0), (0, 0))  # 56 x 52 in-plane with the head off-centre; training slices are 32 x 32
+    affine = source.affine.copy()
+    affine[:3, 3] -= affine[:3, :3] @ np.array([24, 20, 0])
+    big_src, big_mask = tmp_path / "big.nii.gz", tmp_path / "big_mask.nii.gz"
+    nib.save(nib.Nifti1Image(np.pad(np.asarray(source.dataobj), pad), affine), big_src)
+    nib.save(nib.Nifti1Image(np.pad(np.asarray(mask.dataobj), pad), affine), big_mask)
+    out = tmp_path / "big_pred.nii.gz"
+    assert main(["predict", result.run_id, str(big_src), str(out), "--mask", str(big_mask)]) == 0
+    pred = np.asarray(nib.load(out).dataobj)
+    brain = np.pad(np.asarray(mask.dataobj), pad) > 0
+    assert pred.shape == brain.shape
+    background = pred[~brain].min()
+    # every brain voxel was predicted, including those outside the central 32 x 32 training crop
+    outside_crop = brain.copy()
+    outside_crop[12:44, 10:42, :] = False  # the central 32 x 32 a crop to the training size would keep
+    assert outside_crop.any() and (pred[outside_crop] != background).mean() > 0.9

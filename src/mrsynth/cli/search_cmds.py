@@ -59,6 +59,8 @@ def search(args: argparse.Namespace) -> int:
     result = run_search(args.spec, options)
     if result.stopped == "interrupted":
         return 130
+    if not args.summarize:  # a worker started by --workers: the parent process reports
+        return 0 if result.stopped in ("done", "timeout") else 1
     print(f"  study {result.study} in {result.storage}; MLflow parent run {result.parent_run_id}")
     if result.summary is not None and result.summary.best_spec is None:
         print("  no trial completed: no best spec written")

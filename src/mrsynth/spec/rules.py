@@ -34,8 +34,6 @@ def _pairing_problems(exp: Experiment) -> list[Problem]:
 def _mask_problems(exp: Experiment) -> list[Problem]:
     strip = exp.data.preprocess.skull_strip.kind
     problems: list[Problem] = []
-    if exp.masking.kind != "none" and strip == "none":
-        problems.append((("masking", "kind"), "needs brain masks, but data.preprocess.skull_strip.kind is 'none'", exp.masking.kind))
     dataset = exp.data.dataset
     if strip == "provided" and dataset.kind == "bids" and dataset.masks is None:
         problems.append(
@@ -71,6 +69,8 @@ def _set(data: dict[str, Any], loc: Loc, value: Any) -> dict[str, Any]:
     node = data
     for key in loc[:-1]:
         node = node[key]
+    if loc[-1] == "kind" and node.get("kind") != value:
+        node.clear()  # a new kind starts from its own defaults, as with --set and extends
     node[loc[-1]] = value
     return data
 

@@ -105,7 +105,7 @@ def open_run(loaded: LoadedSpec, data: PreparedData, tracker: Tracker, resume: b
     return run, None
 
 
-def _log_setup(run: _Run, data: PreparedData, table: pd.DataFrame, kept: int) -> None:
+def _log_setup(run: _Run, data: PreparedData, table: pd.DataFrame, kept: int, qc_figures: bool) -> None:
     exp = run.loaded.experiment
     train_rows = int((table["split"] == "train").sum())
     version = run.record["code_version"]
@@ -126,10 +126,11 @@ def _log_setup(run: _Run, data: PreparedData, table: pd.DataFrame, kept: int) ->
         qc_summary(table[table["split"] == "train"]).to_csv(tmp / "qc_summary.csv", index=False)
         run.tracker.log_artifact(tmp / "qc_table.csv", "qc")
         run.tracker.log_artifact(tmp / "qc_summary.csv", "qc")
-        from mrsynth.qc.report import write_report
+        if qc_figures:
+            from mrsynth.qc.report import write_report
 
-        write_report(table, tmp / "report", data.volumes, worst_n=6, axis=exp.data.slicing.axis)
-        run.tracker.log_artifact(tmp / "report", "qc/report")
+            write_report(table, tmp / "report", data.volumes, worst_n=6, axis=exp.data.slicing.axis)
+            run.tracker.log_artifact(tmp / "report", "qc/report")
 
 
 def _json(data: Any) -> str:
@@ -140,9 +141,10 @@ def _json(data: Any) -> str:
 
 def run_experiment(loaded: LoadedSpec, tracking_uri: str | None = None, resume: bool = False, progress: bool = True,
                    parent_run_id: str | None = None, extra_tags: dict[str, str] | None = None, hooks=None,
-                   workers: int | None = None) -> RunResult:
+                   workers: int | None = None, qc_figures: bool = True) -> RunResult:
     """Run one spec end to end. Every outcome (finished, failed, interrupted) leaves a registry record.
 
+    `qc_figures=False` skips the QC report figures (search trials: the table and summary are still logged).
     Under torchrun every process calls this; rank 0 prepares the data first, tracks, validates and
     checkpoints, the other ranks train their shard of each batch."""
     from mrsynth.train import distributed
@@ -153,7 +155,7 @@ def run_experiment(loaded: LoadedSpec, tracking_uri: str | None = None, resume: 
         if dist.is_main:
             data = prepare_data(loaded, workers=workers, progress=progress)
             distributed.barrier(dist)
-            return _lead(loaded, data, tracking_uri, resume, progress, parent_run_id, extra_tags or {}, hooks, dist)
+            return _lead(loaded, data, tracking_uri, resume, progress, parent_run_id, extra_tags or {}, hooks, dist, qc_figures)
         distributed.barrier(dist)
         return _follow(loaded, prepare_data(loaded, workers=1, progress=False), dist)
     finally:
@@ -208,7 +210,8 @@ def _follow(loaded: LoadedSpec, data: PreparedData, dist) -> RunResult:
     return RunResult("", "FINISHED", {}, "", run_dir)
 
 
-def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress, parent_run_id, extra_tags, hooks, dist) -> RunResult:
+def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress, parent_run_id, extra_tags, hooks, dist,
+          qc_figures: bool = True) -> RunResult:
     from mrsynth.train.checkpoint import load_checkpoint
     from mrsynth.train.evaluate import evaluate, sample_grid, split_arrays, write_volumes
     from mrsynth.train.loop import BEST, Hooks, StopTraining, fit
@@ -218,10 +221,10 @@ def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress
     tracker = Tracker(tracking_uri)
     run, resume_state = open_run(loaded, data, tracker, resume, parent_run_id, extra_tags)
     _share_run_dir(dist, run.run_dir)
-    if resume_state is None:
-        _log_setup(run, data, table, len(rows))
     metrics: dict[str, float] = {}
     try:
+        if resume_state is None:
+            _log_setup(run, data, table, len(rows), qc_figures)
         device, nets, train = _setup(exp, data, rows, dist)
         ckpt_dir = run.run_dir / "checkpoints"
         val_arrays = split_arrays(data.slices, "val")

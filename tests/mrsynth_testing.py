@@ -1,0 +1,46 @@
+"""Helpers shared by test modules (a uniquely named module: several test folders have their own conftest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MRI = REPO.parent / "shared" / "data" / "mri"
+TINY_SHAPE = (32, 32, 24)
+
+
+def shared_mri(*parts: str) -> Path:
+    """A file from ../shared/data/mri, or skip the test when it is absent."""
+    path = SHARED_MRI.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real MRI data not available: {path}")
+    return path
+
+
+def tiny_spec_data(root: Path, name: str = "tiny", **sections) -> dict:
+    """A small, fast spec over the tiny demo: 32x32 slices, a depth-3 U-Net, 2 epochs."""
+    spec = {
+        "name": name,
+        "data": {
+            "dataset": {"kind": "bids", "root": str(root)},
+            "preprocess": {"skull_strip": {"kind": "provided"}, "registration": {"kind": "rigid"}},
+            "slicing": {"size": [32, 32]},
+        },
+        "masking": {"kind": "intersection", "apply_to": ["l1"]},
+        "model": {"generator": {"kind": "unet", "depth": 3, "base_width": 8, "max_width": 32},
+                  "discriminator": {"kind": "patchgan", "n_layers": 2, "base_width": 8}},
+        "train": {"epochs": 2, "decay_epochs": 1, "batch_size": 8, "sample_every": 1},
+        "eval": {"every": 1},
+    }
+    for section, value in sections.items():
+        spec[section] = _merge(spec.get(section, {}), value) if isinstance(value, dict) else value
+    return spec
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
