@@ -35,7 +35,7 @@ def write_spec(tmp_path):
 
 @pytest.fixture(scope="session")
 def tiny_demo(tmp_path_factory) -> Path:
-    """A 4-subject demo dataset at 32x32x24, generated once per test session."""
+    """A 4-subject demo dataset at TINY_SHAPE (40x40x32), generated once per test session."""
     from mrsynth.demo import generate_demo
 
     root = tmp_path_factory.mktemp("demo") / "demo"

@@ -8,7 +8,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MRI = REPO.parent / "shared" / "data" / "mri"
-TINY_SHAPE = (32, 32, 24)
+TINY_SHAPE = (40, 40, 32)
 
 
 def shared_mri(*parts: str) -> Path:
@@ -20,13 +20,13 @@ def shared_mri(*parts: str) -> Path:
 
 
 def tiny_spec_data(root: Path, name: str = "tiny", **sections) -> dict:
-    """A small, fast spec over the tiny demo: 32x32 slices, a depth-3 U-Net, 2 epochs."""
+    """A small, fast spec over the tiny demo: 40x40 slices, a depth-3 U-Net, 2 epochs."""
     spec = {
         "name": name,
         "data": {
             "dataset": {"kind": "bids", "root": str(root)},
             "preprocess": {"skull_strip": {"kind": "provided"}, "registration": {"kind": "rigid"}},
-            "slicing": {"size": [32, 32]},
+            "slicing": {"size": [40, 40]},
         },
         "masking": {"kind": "intersection", "apply_to": ["l1"]},
         "model": {"generator": {"kind": "unet", "depth": 3, "base_width": 8, "max_width": 32},

@@ -53,7 +53,7 @@ def test_stage_reuse_rules(write_spec, tiny_demo, store):
 def test_slices_are_memory_mapped_and_normalised(write_spec, tiny_demo, store):
     data = prepare(write_spec, tiny_demo, store)
     source, target, masks = data.slices.arrays("train")
-    assert isinstance(source, np.memmap) and source.shape[1:] == (32, 32) and masks.shape[1] == 3
+    assert isinstance(source, np.memmap) and source.shape[1:] == (40, 40) and masks.shape[1] == 3
     assert source.min() >= -1 and source.max() <= 1 and target.max() <= 1
     table = data.slices.table()
     assert set(table["split"]) == {"train", "val", "test"}

@@ -54,7 +54,7 @@ def test_mlflow_run_has_params_tags_metrics_and_artifacts(finished_env):
     assert client.get_experiment(run.info.experiment_id).name == "tinyfam"
     params = run.data.params
     assert params["loss.l1"] == "100.0" and params["masking.kind"] == "intersection"
-    assert params["data.slicing.size"] == "[32, 32]"
+    assert params["data.slicing.size"] == "[40, 40]"
     tags = run.data.tags
     assert tags["spec_hash"] == spec.spec_hash and len(tags["cache.slices"]) == 64
     assert int(tags["qc.kept"]) > 0 and int(tags["qc.dropped"]) >= 0 and tags["data_fingerprint"]
@@ -145,7 +145,7 @@ def test_predict_covers_a_plane_larger_than_the_training_slices(finished_env, tm
     root = spec.resolve_path(spec.experiment.data.dataset.root)
     source = nib.load(next(root.glob("sub-01/ses-3T/anat/*_T1w.nii.gz")))
     mask = nib.load(next(root.glob("derivatives/masks/sub-01/ses-3T/anat/*_mask.nii.gz")))
-    pad = ((24, 0), (20, 0), (0, 0))  # 56 x 52 in-plane with the head off-centre; training slices are 32 x 32
+    pad = ((24, 0), (20, 0), (0, 0))  # 64 x 60 in-plane with the head off-centre; training slices are 40 x 40
     affine = source.affine.copy()
     affine[:3, 3] -= affine[:3, :3] @ np.array([24, 20, 0])
     big_src, big_mask = tmp_path / "big.nii.gz", tmp_path / "big_mask.nii.gz"
@@ -159,5 +159,5 @@ def test_predict_covers_a_plane_larger_than_the_training_slices(finished_env, tm
     background = pred[~brain].min()
     # every brain voxel was predicted, including those outside the central 32 x 32 training crop
     outside_crop = brain.copy()
-    outside_crop[12:44, 10:42, :] = False  # the central 32 x 32 a crop to the training size would keep
+    outside_crop[12:52, 10:50, :] = False  # the central 40 x 40 a crop to the training size would keep
     assert outside_crop.any() and (pred[outside_crop] != background).mean() > 0.9
