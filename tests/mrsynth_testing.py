@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,23 @@ def _merge(base: dict, override: dict) -> dict:
     for key, value in override.items():
         out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+STORE_KEYS = ("MRSYNTH_RUNS", "MRSYNTH_CACHE", "MRSYNTH_REGISTRY", "MLFLOW_TRACKING_URI")
+
+
+@contextmanager
+def stores_under(folder: Path) -> Iterator[dict[str, str]]:
+    """Point runs, cache, registry and MLflow at `folder` (for module-scoped fixtures); restore afterwards."""
+    values = {"MRSYNTH_RUNS": str(folder / "runs"), "MRSYNTH_CACHE": str(folder / "cache"),
+              "MRSYNTH_REGISTRY": str(folder / "registry"), "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}"}
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield values
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 from types import SimpleNamespace
 
 import optuna
@@ -19,21 +18,21 @@ from mrsynth.registry import iter_records
 from mrsynth.search import SearchOptions, run_search
 from mrsynth.search.specs import comparable
 from mrsynth.spec.load import load_spec
+from mrsynth_testing import stores_under
 
 pytestmark = pytest.mark.slow
-
-ENV_KEYS = ("MRSYNTH_RUNS", "MRSYNTH_CACHE", "MRSYNTH_REGISTRY", "MLFLOW_TRACKING_URI")
-
 
 @pytest.fixture(scope="module")
 def searched(tiny_demo, tmp_path_factory):
     """One 4-trial search over a warm cache, shared by the read-only checks below."""
+    stores = tmp_path_factory.mktemp("search")
+    with stores_under(stores) as env:
+        yield _search(tiny_demo, stores, env)
+
+
+def _search(tiny_demo, stores, env) -> SimpleNamespace:
     from mrsynth.data.prepare import prepare_data
 
-    stores = tmp_path_factory.mktemp("search")
-    old = {k: os.environ.get(k) for k in ENV_KEYS}
-    os.environ.update({"MRSYNTH_RUNS": str(stores / "runs"), "MRSYNTH_CACHE": str(stores / "cache"),
-                       "MRSYNTH_REGISTRY": str(stores / "registry"), "MLFLOW_TRACKING_URI": f"sqlite:///{stores / 'mlflow.db'}"})
     spec_path = write_json(stores / "experiments" / "tiny.json", search_spec(tiny_demo))
     prepare_data(load_spec(spec_path), workers=1, progress=False)  # warm: the search itself must build nothing
     cache = CacheStore(stores / "cache")
@@ -43,20 +42,15 @@ def searched(tiny_demo, tmp_path_factory):
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         result = run_search(spec_path, options)
-    yield SimpleNamespace(result=result, stores=stores, storage=storage, spec_path=spec_path, options=options,
-                          before=before, after=[(e.stage, e.key) for e in cache.entries()], printed=printed.getvalue(),
-                          env=dict(os.environ))
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    return SimpleNamespace(result=result, stores=stores, storage=storage, spec_path=spec_path, options=options,
+                           before=before, after=[(e.stage, e.key) for e in cache.entries()], printed=printed.getvalue(),
+                           env=env)
 
 
 @pytest.fixture
 def env(searched, monkeypatch):
-    for key in ENV_KEYS:
-        monkeypatch.setenv(key, searched.env[key])
+    for key, value in searched.env.items():
+        monkeypatch.setenv(key, value)
     return searched
 
 

@@ -13,36 +13,25 @@ from mrsynth.registry import iter_records
 from mrsynth.spec.load import load_spec
 from mrsynth.tracking import resolve_tracking_uri
 from mrsynth.train.runner import run_experiment
-from mrsynth_testing import tiny_spec_data
+from mrsynth_testing import stores_under, tiny_spec_data
 
 
 @pytest.fixture(scope="module")
 def finished(tiny_demo, tmp_path_factory):
     """One finished run, shared by the read-only checks below."""
-    import os
-
     stores = tmp_path_factory.mktemp("finished")
-    env = {"MRSYNTH_RUNS": stores / "runs", "MRSYNTH_CACHE": stores / "cache", "MRSYNTH_REGISTRY": stores / "registry"}
-    old = {k: os.environ.get(k) for k in [*env, "MLFLOW_TRACKING_URI"]}
-    os.environ.update({k: str(v) for k, v in env.items()})
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{stores / 'mlflow.db'}"
-    spec_path = stores / "experiments" / "tiny.json"
-    spec_path.parent.mkdir()
-    spec_path.write_text(json.dumps(tiny_spec_data(tiny_demo, "tiny", family="tinyfam")))
-    spec = load_spec(spec_path)
-    result = run_experiment(spec, progress=False, workers=1)
-    yield spec, result, dict(os.environ)
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with stores_under(stores) as env:
+        spec_path = stores / "experiments" / "tiny.json"
+        spec_path.parent.mkdir()
+        spec_path.write_text(json.dumps(tiny_spec_data(tiny_demo, "tiny", family="tinyfam")))
+        spec = load_spec(spec_path)
+        yield spec, run_experiment(spec, progress=False, workers=1), env
 
 
 @pytest.fixture
 def finished_env(finished, monkeypatch):
-    for key in ("MRSYNTH_RUNS", "MRSYNTH_CACHE", "MRSYNTH_REGISTRY", "MLFLOW_TRACKING_URI"):
-        monkeypatch.setenv(key, finished[2][key])
+    for key, value in finished[2].items():
+        monkeypatch.setenv(key, value)
     return finished
 
 
