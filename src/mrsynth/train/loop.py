@@ -118,6 +118,7 @@ def fit(exp: Experiment, nets: Networks, train: SliceArrays, validate: Callable[
         torch.manual_seed(exp.train.seed * 100_003 + epoch)  # dropout etc.: a pure function of (seed, epoch)
         started = time.perf_counter()
         sums: dict[str, torch.Tensor] = {}
+        first_step = state["step"]
         steps = steps_per_epoch(len(train), exp.train.batch_size * dist.world)
         batches = training_batches(train, exp.train.batch_size, exp.train.seed, epoch, exp.train.flips, pin, dist.rank, dist.world)
         bar = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{exp.train.epochs}", leave=False,
@@ -143,8 +144,9 @@ def fit(exp: Experiment, nets: Networks, train: SliceArrays, validate: Callable[
             state["step"] += 1
             for name, value in terms.items():
                 sums[name] = sums[name] + value.detach() if name in sums else value.detach()
-            if bar.n % 10 == 0:
-                bar.set_postfix({k: f"{float(v) / (bar.n + 1):.3f}" for k, v in sums.items() if k in ("g_total", "d_loss")})
+            done = state["step"] - first_step
+            if done % 10 == 1:  # a device sync, so not every step
+                bar.set_postfix({k: f"{float(v) / done:.3f}" for k, v in sums.items() if k in TOTALS})
         bar.close()
         metrics = mean_over_ranks(dist, {f"train/{k}": float(v) / steps for k, v in sums.items()})
         metrics["lr/generator"] = opt_g.param_groups[0]["lr"]
