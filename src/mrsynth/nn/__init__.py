@@ -17,10 +17,12 @@ from mrsynth.nn.patches import (
     sample_patches,
 )
 from mrsynth.nn.patchgan import MultiScaleDiscriminator, PatchDiscriminator, patch_receptive_field
+from mrsynth.nn.residual import InputResidual
 from mrsynth.nn.resnet import ResidualBlock, ResNetGenerator
 from mrsynth.nn.unet import UNetGenerator
 
 __all__ = [
+    "InputResidual",
     "NORM_KINDS",
     "AdversarialLoss",
     "CNNDiscriminator",

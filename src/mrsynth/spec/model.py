@@ -25,6 +25,8 @@ class UNetGenerator(StrictModel):
     """Normalisation layer."""
     dropout: float = Field(default=0.0, ge=0, lt=1)
     """Dropout in the innermost decoder blocks (pix2pix uses 0.5 as its noise source)."""
+    residual: bool = False
+    """Add the input to the output (clipped to [-1, 1]): the network learns a correction to the source."""
 
 
 Generator = Annotated[UNetGenerator, Field(discriminator="kind")]

@@ -7,15 +7,17 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from mrsynth.nn import MultiScaleDiscriminator, PatchDiscriminator, UNetGenerator, init_weights
+from mrsynth.nn import InputResidual, MultiScaleDiscriminator, PatchDiscriminator, UNetGenerator, init_weights
 from mrsynth.spec.experiment import Experiment
 from mrsynth.spec.model import NoDiscriminator, PatchGANDiscriminator
 from mrsynth.spec.model import UNetGenerator as UNetSpec
 
 
 def build_unet(spec: UNetSpec, in_channels: int = 1, out_channels: int = 1) -> nn.Module:
-    return UNetGenerator(in_channels=in_channels, out_channels=out_channels, depth=spec.depth, base_width=spec.base_width,
-                         max_width=spec.max_width, norm=spec.norm, dropout=spec.dropout)
+    net = UNetGenerator(in_channels=in_channels, out_channels=out_channels, depth=spec.depth, base_width=spec.base_width,
+                        max_width=spec.max_width, norm=spec.norm, dropout=spec.dropout,
+                        final_activation="none" if spec.residual else "tanh")
+    return InputResidual(net) if spec.residual else net
 
 
 def build_patchgan(spec: PatchGANDiscriminator, in_channels: int = 2) -> nn.Module:
