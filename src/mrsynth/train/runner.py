@@ -13,6 +13,7 @@ import pandas as pd
 from mrsynth import registry
 from mrsynth.data.prepare import PreparedData, prepare_data
 from mrsynth.errors import MrsynthError
+from mrsynth.fsutil import json_text
 from mrsynth.paths import project_root, runs_dir
 from mrsynth.provenance import code_version
 from mrsynth.spec.load import LoadedSpec
@@ -118,7 +119,7 @@ def _log_setup(run: _Run, data: PreparedData, table: pd.DataFrame, kept: int, qc
     })
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        (tmp / "resolved_spec.json").write_text(_json(exp.resolved()))
+        (tmp / "resolved_spec.json").write_text(json_text(exp.resolved()))
         run.tracker.log_artifact(tmp / "resolved_spec.json")
         table.to_csv(tmp / "qc_table.csv", index=False)
         from mrsynth.qc.filter import qc_summary
@@ -131,12 +132,6 @@ def _log_setup(run: _Run, data: PreparedData, table: pd.DataFrame, kept: int, qc
 
             write_report(table, tmp / "report", data.volumes, worst_n=6, axis=exp.data.slicing.axis)
             run.tracker.log_artifact(tmp / "report", "qc/report")
-
-
-def _json(data: Any) -> str:
-    import json
-
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
 def run_experiment(loaded: LoadedSpec, tracking_uri: str | None = None, resume: bool = False, progress: bool = True,
@@ -213,7 +208,7 @@ def _follow(loaded: LoadedSpec, data: PreparedData, dist) -> RunResult:
 def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress, parent_run_id, extra_tags, hooks, dist,
           qc_figures: bool = True) -> RunResult:
     from mrsynth.train.checkpoint import load_checkpoint
-    from mrsynth.train.evaluate import evaluate, sample_grid, split_arrays, write_volumes
+    from mrsynth.train.evaluate import evaluate, sample_grid, split_arrays
     from mrsynth.train.loop import BEST, Hooks, StopTraining, fit
 
     exp = loaded.experiment
@@ -251,7 +246,7 @@ def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress
         metrics, per_subject, preds = evaluate(nets.generator, data.slices, "test", device, amp=exp.train.amp)
         metrics = {**metrics, "best_epoch": float(result.best_epoch or 0)}
         tracker.log_metrics(metrics, step=result.epochs_done)
-        _log_outputs(run, exp, data, nets.generator, per_subject, preds, write_volumes)
+        _log_outputs(run, exp, data, nets.generator, per_subject, preds)
         run.finish("FINISHED", metrics)
         return RunResult(run.record["run_id"], "FINISHED", metrics, tracker.uri, run.run_dir)
     except StopTraining as stop:
@@ -268,17 +263,18 @@ def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress
         raise
 
 
-def _log_outputs(run: _Run, exp, data: PreparedData, generator, per_subject: pd.DataFrame, preds, write_volumes) -> None:
+def _log_outputs(run: _Run, exp, data: PreparedData, generator, per_subject: pd.DataFrame, preds) -> None:
     import torch
 
     from mrsynth.train.checkpoint import save_checkpoint
+    from mrsynth.train.evaluate import write_volumes
 
     out = run.run_dir / "outputs"
     out.mkdir(parents=True, exist_ok=True)
     per_subject.to_csv(out / "test_per_subject.csv", index=False)
     run.tracker.log_artifact(out / "test_per_subject.csv", "eval")
     model = {"generator": {k: v.detach().cpu() for k, v in generator.state_dict().items()},
-             "resolved_spec": _json(exp.resolved()), "spec_hash": run.loaded.spec_hash,
+             "resolved_spec": json_text(exp.resolved()), "spec_hash": run.loaded.spec_hash,
              "target_scales": {s: v["target_scale"] for s, v in data.slices.facts["subjects"].items()},
              "format": "mrsynth-model-1", "torch": str(torch.__version__)}  # TorchVersion would not load with weights_only
     save_checkpoint(out / "model.pt", model)
