@@ -12,12 +12,43 @@ def problems(write_spec, data):
     return "\n".join(info.value.problems)
 
 
-def test_unpaired_dataset_cannot_weight_reconstruction(write_spec):
-    text = problems(write_spec, {"data": {"dataset": {"kind": "bids", "paired": False}}, "loss": {"l1": 10.0, "l2": 1.0}})
-    assert "loss.l1: an unpaired dataset" in text and "(got 10.0)" in text
-    assert "loss.l2: an unpaired dataset" in text
-    ok = load_spec(write_spec("y", {"name": "y", "data": {"dataset": {"kind": "bids", "paired": False}}, "loss": {"l1": 0, "l2": 0}}))
-    assert not ok.experiment.data.dataset.paired
+def test_unpaired_dataset_needs_an_unpaired_loss(write_spec):
+    unpaired = {"dataset": {"kind": "bids", "paired": False}}
+    text = problems(write_spec, {"data": unpaired, "loss": {"l1": 10.0}})
+    assert "loss.kind: an unpaired dataset (data.dataset.paired = false) needs an unpaired loss" in text
+    assert '(got "paired")' in text
+    for kind in ("nec", "cyclegan"):
+        ok = load_spec(write_spec(kind, {"name": kind, "data": unpaired, "loss": {"kind": kind}}))
+        assert ok.experiment.loss.kind == kind and not ok.experiment.data.dataset.paired
+
+
+def test_a_loss_without_kind_is_paired_and_errors_name_its_fields(write_spec):
+    assert load_spec(write_spec("p", {"name": "p", "loss": {"l1": 5.0}})).experiment.loss.kind == "paired"
+    assert "loss.gdl: must be >= 0 (got -1)" in problems(write_spec, {"loss": {"gdl": -1}})
+    assert "loss.ngf_eps: must be > 0 (got 0)" in problems(write_spec, {"loss": {"kind": "nec", "ngf_eps": 0}})
+    assert "loss: unknown kind 'foo'" in problems(write_spec, {"loss": {"kind": "foo"}})
+
+
+def test_masking_belongs_to_the_paired_loss(write_spec):
+    text = problems(write_spec, {"loss": {"kind": "cyclegan"}, "masking": {"kind": "intersection"}})
+    assert "masking.kind: masking applies to paired reconstruction losses; loss.kind 'cyclegan' has none" in text
+
+
+def test_resnet_generator_needs_sides_divisible_by_four(write_spec):
+    spec = {"model": {"generator": {"kind": "resnet", "n_blocks": 2}}, "data": {"slicing": {"size": [42, 64]}}}
+    assert "data.slicing.size: each side must be divisible by 4" in problems(write_spec, spec)
+
+
+def test_3d_patches_and_3d_generators_go_together(write_spec):
+    fcn3d = {"generator": {"kind": "dilated_fcn", "dims": 3}, "discriminator": {"kind": "cnn"}}
+    assert "model.generator.dims: a 3D generator needs data.patches" in problems(write_spec, {"model": fcn3d})
+    text = problems(write_spec, {"data": {"patches": {"size": [16, 16, 16]}}})
+    assert "model.generator.kind: 3D patches need a 3D generator" in text
+    assert "model.discriminator.kind: 3D patches need a 3D discriminator" in text
+    assert "data.patches.stride: " not in text
+    assert "stride must not exceed" in problems(write_spec, {"data": {"patches": {"size": [16, 16, 16], "stride": 20}}})
+    ok = load_spec(write_spec("ok3d", {"name": "ok3d", "model": fcn3d, "data": {"patches": {"size": [16, 16, 16]}}}))
+    assert ok.experiment.data.patches.size == (16, 16, 16)
 
 
 def test_provided_masks_need_a_mask_folder(write_spec):

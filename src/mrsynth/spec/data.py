@@ -100,6 +100,25 @@ class SlicingSpec(StrictModel):
         return self
 
 
+class PatchSpec(StrictModel):
+    """3D patches from the cached volumes instead of 2D slices (for 3D generators)."""
+
+    size: tuple[int, int, int] = (32, 32, 32)
+    """Patch sides in voxels (canonical axis order)."""
+    per_subject: int = Field(default=16, ge=1, le=4096)
+    """Training patches drawn per training subject and epoch, centred on brain voxels of kept slices."""
+    stride: int = Field(default=8, ge=1)
+    """Step between overlapping patches when whole volumes are predicted (overlaps are averaged)."""
+
+    @model_validator(mode="after")
+    def _sizes(self) -> PatchSpec:
+        if min(self.size) < 8:
+            raise ValueError(f"size must be at least 8 per side (got {list(self.size)})")
+        if self.stride > min(self.size):
+            raise ValueError(f"stride must not exceed the smallest patch side {min(self.size)} (got {self.stride})")
+        return self
+
+
 class DataSpec(StrictModel):
     """Data: dataset, split, preprocessing, slicing, slice-level QC."""
 
@@ -111,6 +130,8 @@ class DataSpec(StrictModel):
     """Per-subject preprocessing (skull strip, N4, registration, normalisation)."""
     slicing: SlicingSpec = SlicingSpec()
     """Volume → slice conversion."""
+    patches: PatchSpec | None = None
+    """3D patch training (needs a 3D generator); null: 2D slices."""
     qc: QCSpec = QCSpec()
     """Slice-pair QC thresholds; `enabled: false` keeps every slice."""
     on_bad_subject: Literal["error", "skip"] = "error"

@@ -12,7 +12,8 @@ from mrsynth.spec.base import StrictModel
 from mrsynth.spec.data import DataSpec
 from mrsynth.spec.model import ModelSpec
 from mrsynth.spec.search import SearchSpec
-from mrsynth.spec.training import EvalSpec, LossSpec, MaskingSpec, TrainSpec
+from mrsynth.spec.loss import Loss, PairedLoss
+from mrsynth.spec.training import EvalSpec, MaskingSpec, TrainSpec
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
@@ -34,7 +35,8 @@ class Experiment(StrictModel):
     data: DataSpec = DataSpec()
     masking: MaskingSpec = MaskingSpec()
     model: ModelSpec = ModelSpec()
-    loss: LossSpec = LossSpec()
+    loss: Loss = PairedLoss()
+    """What the networks optimise (`kind`: paired | nec | cyclegan; default paired)."""
     train: TrainSpec = TrainSpec()
     eval: EvalSpec = EvalSpec()
     search: SearchSpec | None = None

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 Loc = tuple[str | int, ...]
-
+IMPLICIT_KINDS = ("paired",)  # a `loss` without `kind` is paired, and pydantic still puts the tag in its locations
 
 
 def _num(value: Any) -> str:
@@ -54,7 +54,7 @@ def data_loc(loc: Loc, data: Any) -> Loc:
     kept: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, Mapping) and part not in node and node.get("kind") == part:
+        if isinstance(node, Mapping) and part not in node and node.get("kind", IMPLICIT_KINDS[0]) == part:
             continue
         kept.append(part)
         if isinstance(node, Mapping):

@@ -29,7 +29,35 @@ class UNetGenerator(StrictModel):
     """Add the input to the output (clipped to [-1, 1]): the network learns a correction to the source."""
 
 
-Generator = Annotated[UNetGenerator, Field(discriminator="kind")]
+class DilatedFCNGenerator(StrictModel):
+    """Nie et al.'s fully convolutional generator: dilated 3×3(×3) convs, no pooling, sizes unchanged."""
+
+    kind: Literal["dilated_fcn"] = "dilated_fcn"
+    widths: list[int] = Field(default=[32, 32, 32, 64, 64, 64, 32, 32, 1], min_length=2)
+    """Output channels of every layer; the last is the output channel count (1)."""
+    dilation: int = Field(default=2, ge=1, le=8)
+    """Dilation of the inner layers (the first and last use 1)."""
+    norm: Norm = "batch"
+    """Normalisation layer after every conv but the last."""
+    dims: Literal[2, 3] = 2
+    """2: slices; 3: 3D patches (needs `data.patches`)."""
+    residual: bool = False
+    """Long residual: the input is added to the last layer's output."""
+
+
+class ResNetGenerator(StrictModel):
+    """CycleGAN/NEC ResNet generator: two down-samplings, `n_blocks` residual blocks, two up-samplings."""
+
+    kind: Literal["resnet"] = "resnet"
+    n_blocks: int = Field(default=9, ge=0, le=24)
+    """Residual blocks at the bottleneck (9 for 256-pixel inputs, 6 for 128)."""
+    base_width: int = Field(default=64, ge=1, le=512)
+    """Channels of the first layer (doubled twice at the bottleneck)."""
+    norm: Norm = "instance"
+    """Normalisation layer."""
+
+
+Generator = Annotated[UNetGenerator | DilatedFCNGenerator | ResNetGenerator, Field(discriminator="kind")]
 
 
 class PatchGANDiscriminator(StrictModel):
@@ -46,19 +74,33 @@ class PatchGANDiscriminator(StrictModel):
     """Number of image scales (multi-scale discriminator when > 1)."""
 
 
+class CNNDiscriminator(StrictModel):
+    """Nie et al.'s CNN: three conv+norm+LeakyReLU+max-pool stages, a fourth conv stage, fully connected layers.
+
+    Judges the whole input (slice or 3D patch) with one logit; it sees the image alone, not the source."""
+
+    kind: Literal["cnn"] = "cnn"
+    widths: tuple[int, int, int, int] = (32, 64, 128, 256)
+    """Channels of the four conv stages."""
+    fc: list[int] = Field(default=[512, 128, 1], min_length=1)
+    """Fully connected widths; the last is the number of logits (1)."""
+    norm: Norm = "batch"
+    """Normalisation layer."""
+
+
 class NoDiscriminator(StrictModel):
     """No discriminator: a purely reconstruction-trained generator."""
 
     kind: Literal["none"] = "none"
 
 
-Discriminator = Annotated[PatchGANDiscriminator | NoDiscriminator, Field(discriminator="kind")]
+Discriminator = Annotated[PatchGANDiscriminator | CNNDiscriminator | NoDiscriminator, Field(discriminator="kind")]
 
 
 class ModelSpec(StrictModel):
     """Networks to build."""
 
     generator: Generator = UNetGenerator()
-    """Generator family (`kind`: unet)."""
+    """Generator family (`kind`: unet | dilated_fcn | resnet)."""
     discriminator: Discriminator = PatchGANDiscriminator()
-    """Discriminator family (`kind`: patchgan | none)."""
+    """Discriminator family (`kind`: patchgan | cnn | none)."""

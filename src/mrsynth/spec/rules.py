@@ -18,17 +18,17 @@ NOT_SEARCHABLE = ("name", "description", "extends", "family", "search")
 
 
 def cross_field_problems(exp: Experiment) -> list[Problem]:
-    problems = _pairing_problems(exp) + _mask_problems(exp) + _model_problems(exp)
+    problems = _pairing_problems(exp) + _mask_problems(exp) + _model_problems(exp) + _patch_problems(exp)
     if exp.search is not None:
         problems += search_problems(exp)
     return problems
 
 
 def _pairing_problems(exp: Experiment) -> list[Problem]:
-    if exp.data.dataset.paired:
+    if exp.data.dataset.paired or exp.loss.kind != "paired":
         return []
-    rule = "an unpaired dataset (data.dataset.paired = false) cannot weight a reconstruction loss against the target"
-    return [(("loss", key), rule, getattr(exp.loss, key)) for key in ("l1", "l2") if getattr(exp.loss, key) > 0]
+    rule = "an unpaired dataset (data.dataset.paired = false) needs an unpaired loss (kind 'nec' or 'cyclegan')"
+    return [(("loss", "kind"), rule, exp.loss.kind)]
 
 
 def _mask_problems(exp: Experiment) -> list[Problem]:
@@ -39,21 +39,53 @@ def _mask_problems(exp: Experiment) -> list[Problem]:
         problems.append(
             (("data", "preprocess", "skull_strip", "kind"), "'provided' needs masks, but data.dataset.masks is null", strip)
         )
+    if exp.masking.kind != "none" and exp.loss.kind != "paired":
+        rule = f"masking applies to paired reconstruction losses; loss.kind '{exp.loss.kind}' has none (use 'none')"
+        problems.append((("masking", "kind"), rule, exp.masking.kind))
     return problems
+
+
+def _size_factor(generator: Any) -> tuple[int, str]:
+    """Input sides must be divisible by the generator's total down-sampling; and how to say so."""
+    if generator.kind == "unet":
+        return 2**generator.depth, f"2**model.generator.depth = {2**generator.depth}"
+    if generator.kind == "resnet":
+        return 4, "4 (the ResNet generator down-samples twice)"
+    return 1, "1"
 
 
 def _model_problems(exp: Experiment) -> list[Problem]:
     problems: list[Problem] = []
-    factor = 2 ** exp.model.generator.depth
+    factor, why = _size_factor(exp.model.generator)
     size = exp.data.slicing.size
     if any(side % factor for side in size):
-        rule = f"each side must be divisible by 2**model.generator.depth = {factor}"
+        rule = f"each side must be divisible by {why}"
         problems.append((("data", "slicing", "size"), rule, list(size)))
     if exp.loss.adversarial > 0 and exp.model.discriminator.kind == "none":
         rule = "an adversarial loss needs a discriminator, but model.discriminator.kind is 'none'"
         problems.append((("loss", "adversarial"), rule, exp.loss.adversarial))
     if exp.loss.adversarial == 0 and exp.loss.reconstruction_weight() == 0:
         problems.append((("loss",), "at least one loss weight must be > 0", exp.loss.model_dump()))
+    return problems
+
+
+def _patch_problems(exp: Experiment) -> list[Problem]:
+    """3D patches and 3D generators go together, with the paired loss and a 3D-capable discriminator."""
+    generator, patches = exp.model.generator, exp.data.patches
+    dims = getattr(generator, "dims", 2)
+    if patches is None:
+        if dims == 3:
+            return [(("model", "generator", "dims"), "a 3D generator needs data.patches (3D patch training)", dims)]
+        return []
+    problems: list[Problem] = []
+    if dims != 3:
+        rule = "3D patches need a 3D generator (kind 'dilated_fcn' with dims 3)"
+        problems.append((("model", "generator", "kind"), rule, generator.kind))
+    if exp.model.discriminator.kind == "patchgan":
+        rule = "3D patches need a 3D discriminator (kind 'cnn' or 'none')"
+        problems.append((("model", "discriminator", "kind"), rule, "patchgan"))
+    if exp.loss.kind != "paired":
+        problems.append((("loss", "kind"), "3D patches support the paired loss only", exp.loss.kind))
     return problems
 
 

@@ -1,4 +1,4 @@
-"""The `masking`, `loss`, `train` and `eval` sections."""
+"""The `masking`, `train` and `eval` sections."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from mrsynth.spec.base import StrictModel
 
-ReconstructionLoss = Literal["l1", "l2"]
+ReconstructionLoss = Literal["l1", "l2", "gdl"]
 
 
 class MaskingSpec(StrictModel):
@@ -17,23 +17,7 @@ class MaskingSpec(StrictModel):
     kind: Literal["none", "intersection", "source", "target"] = "none"
     """`none`: whole slice; otherwise pixels outside this mask contribute nothing."""
     apply_to: list[ReconstructionLoss] = ["l1", "l2"]
-    """Reconstruction losses the mask applies to."""
-
-
-class LossSpec(StrictModel):
-    """Loss weights (λ). A zero weight switches the term off."""
-
-    l1: float = Field(default=100.0, ge=0)
-    """λ of the L1 reconstruction loss against the target."""
-    l2: float = Field(default=0.0, ge=0)
-    """λ of the L2 reconstruction loss against the target."""
-    adversarial: float = Field(default=1.0, ge=0)
-    """λ of the generator's adversarial loss."""
-    adversarial_kind: Literal["bce", "lsgan"] = "bce"
-    """`bce`: vanilla GAN; `lsgan`: least squares."""
-
-    def reconstruction_weight(self) -> float:
-        return self.l1 + self.l2
+    """Paired reconstruction losses the mask applies to."""
 
 
 class TrainSpec(StrictModel):
