@@ -132,3 +132,19 @@ def evaluate_slices(preds, targets, masks, data_range: float = 2.0) -> dict[str,
         "ssim_brain": _masked_ssim(preds, targets, masks, data_range, slice_axes),
         "mae_brain": mae(preds, targets, masks),
     }
+
+
+def edge_correlation(a, b, mask=None) -> float:
+    """Pearson correlation of the in-plane Sobel gradient magnitudes of two (S, H, W) stacks, over `mask`.
+
+    Structure faithfulness of a translation: edges of the output should sit where the source's edges
+    are, whatever the contrast. Pixels of every slice are pooled; NaN if the mask is empty or flat."""
+    from scipy import ndimage
+
+    a, b = _as_pair(a, b)
+    magnitudes = [np.hypot(ndimage.sobel(x, axis=1), ndimage.sobel(x, axis=2)) for x in (a, b)]
+    mask = _as_mask(mask, a.shape)
+    ga, gb = (m[mask] if mask is not None else m.ravel() for m in magnitudes)
+    if ga.size < 2 or ga.std() == 0 or gb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ga, gb)[0, 1])

@@ -62,9 +62,9 @@ def predict_volume(exp, generator, volume: np.ndarray, batch_size: int = 32) -> 
 
     from mrsynth.data.slices import crop_or_pad, uncrop
 
-    axis, factor = exp.data.slicing.axis, 2 ** exp.model.generator.depth
+    axis, factor = exp.data.slicing.axis, exp.model.generator.size_multiple
     stack = np.moveaxis(volume, axis, 0).astype(np.float32)
-    # the whole plane, padded up to what the U-Net accepts: nothing outside the training crop is lost
+    # the whole plane, padded up to what the generator accepts: nothing outside the training crop is lost
     size = tuple(-(-side // factor) * factor for side in stack.shape[1:])
     cropped, offsets = crop_or_pad(stack, size, -1.0)
     out = np.empty_like(cropped)
@@ -73,6 +73,16 @@ def predict_volume(exp, generator, volume: np.ndarray, batch_size: int = 32) -> 
             batch = torch.from_numpy(np.ascontiguousarray(cropped[start : start + batch_size]))[:, None]
             out[start : start + batch_size] = generator(batch)[:, 0].numpy()
     return np.moveaxis(uncrop(out, offsets, stack.shape[1:], -1.0), 0, axis)
+
+
+def predict_normalised(exp, generator, volume: np.ndarray) -> np.ndarray:
+    """A 3D-patch model predicts the whole volume by overlapping patches; a 2D model slice by slice."""
+    patches = exp.data.patches
+    if patches is None:
+        return predict_volume(exp, generator, volume)
+    from mrsynth.train.patches3d import predict_volume_3d
+
+    return predict_volume_3d(generator, volume, patches.size, patches.stride)
 
 
 def predict_file(model: str, source: Path, output: Path, mask: Path | None = None, tracking_uri: str | None = None) -> Path:
@@ -86,7 +96,7 @@ def predict_file(model: str, source: Path, output: Path, mask: Path | None = Non
     if preprocess.skull_strip.kind == "provided" and mask is None:
         raise MrsynthError(f"predict: the model's spec ({exp.name}) uses provided brain masks: pass --mask")
     array, brain, affine, _ = prepare_single("input", source, mask, preprocess, role="source")
-    pred = denormalise(predict_volume(exp, generator, array), scale)
+    pred = denormalise(predict_normalised(exp, generator, array), scale)
     pred[~brain.astype(bool)] = denormalise(np.array([-1.0]), scale)[0]
     original = nib.load(str(source))
     canonical = nib.Nifti1Image(pred.astype(np.float32), affine)

@@ -12,6 +12,7 @@ from mrsynth.cli import main
 from mrsynth.registry import iter_records
 from mrsynth.spec.load import load_spec
 from mrsynth.tracking import resolve_tracking_uri
+from mrsynth.train.build import build_networks
 from mrsynth.train.runner import run_experiment
 from mrsynth_testing import stores_under, tiny_spec_data
 
@@ -44,6 +45,9 @@ def test_mlflow_run_has_params_tags_metrics_and_artifacts(finished_env):
     params = run.data.params
     assert params["loss.l1"] == "100.0" and params["masking.kind"] == "intersection"
     assert params["data.slicing.size"] == "[40, 40]"
+    counts = build_networks(spec.experiment).parameter_counts()
+    assert int(params["n_params.generator"]) == counts["generator"] > 0
+    assert int(params["n_params.discriminator"]) == counts["discriminator"] > 0
     tags = run.data.tags
     assert tags["spec_hash"] == spec.spec_hash and len(tags["cache.slices"]) == 64
     assert int(tags["qc.kept"]) > 0 and int(tags["qc.dropped"]) >= 0 and tags["data_fingerprint"]
@@ -51,7 +55,7 @@ def test_mlflow_run_has_params_tags_metrics_and_artifacts(finished_env):
     history = client.get_metric_history(result.run_id, "train/g_l1")
     assert [m.step for m in history] == [1, 2]
     for key in ("val/psnr_brain", "val/ssim_brain", "lr/generator", "time/epoch_seconds", "test/psnr_brain",
-                "test/identity_psnr_brain", "test/mae"):
+                "test/identity_psnr_brain", "test/mae", "test/edge_corr_source", "test/target_edge_corr_source"):
         assert key in run.data.metrics, key
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     assert {"resolved_spec.json", "qc", "samples", "model", "eval", "test_predictions"} <= artifacts

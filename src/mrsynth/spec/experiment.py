@@ -10,9 +10,9 @@ from pydantic import Field
 
 from mrsynth.spec.base import StrictModel
 from mrsynth.spec.data import DataSpec
+from mrsynth.spec.loss import Loss, PairedLoss
 from mrsynth.spec.model import ModelSpec
 from mrsynth.spec.search import SearchSpec
-from mrsynth.spec.loss import Loss, PairedLoss
 from mrsynth.spec.training import EvalSpec, MaskingSpec, TrainSpec
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"

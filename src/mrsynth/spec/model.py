@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mrsynth.spec.base import StrictModel
 
@@ -28,6 +28,11 @@ class UNetGenerator(StrictModel):
     residual: bool = False
     """Add the input to the output (clipped to [-1, 1]): the network learns a correction to the source."""
 
+    @property
+    def size_multiple(self) -> int:
+        """Input sides must be multiples of this (the total down-sampling)."""
+        return 2**self.depth
+
 
 class DilatedFCNGenerator(StrictModel):
     """Nie et al.'s fully convolutional generator: dilated 3×3(×3) convs, no pooling, sizes unchanged."""
@@ -44,6 +49,15 @@ class DilatedFCNGenerator(StrictModel):
     residual: bool = False
     """Long residual: the input is added to the last layer's output."""
 
+    size_multiple: ClassVar[int] = 1  # no pooling: any input size
+
+    @field_validator("widths")
+    @classmethod
+    def _one_output_channel(cls, widths: list[int]) -> list[int]:
+        if widths[-1] != 1 or min(widths) < 1:
+            raise ValueError(f"every width must be >= 1 and the last (the output channels) must be 1 (got {widths})")
+        return widths
+
 
 class ResNetGenerator(StrictModel):
     """CycleGAN/NEC ResNet generator: two down-samplings, `n_blocks` residual blocks, two up-samplings."""
@@ -55,6 +69,8 @@ class ResNetGenerator(StrictModel):
     """Channels of the first layer (doubled twice at the bottleneck)."""
     norm: Norm = "instance"
     """Normalisation layer."""
+
+    size_multiple: ClassVar[int] = 4  # two stride-2 down-samplings
 
 
 Generator = Annotated[UNetGenerator | DilatedFCNGenerator | ResNetGenerator, Field(discriminator="kind")]

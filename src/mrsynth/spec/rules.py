@@ -48,10 +48,8 @@ def _mask_problems(exp: Experiment) -> list[Problem]:
 def _size_factor(generator: Any) -> tuple[int, str]:
     """Input sides must be divisible by the generator's total down-sampling; and how to say so."""
     if generator.kind == "unet":
-        return 2**generator.depth, f"2**model.generator.depth = {2**generator.depth}"
-    if generator.kind == "resnet":
-        return 4, "4 (the ResNet generator down-samples twice)"
-    return 1, "1"
+        return generator.size_multiple, f"2**model.generator.depth = {generator.size_multiple}"
+    return generator.size_multiple, f"{generator.size_multiple} (the down-sampling of a '{generator.kind}' generator)"
 
 
 def _model_problems(exp: Experiment) -> list[Problem]:

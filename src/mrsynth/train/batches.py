@@ -29,6 +29,49 @@ class SliceArrays:
         return SliceArrays(np.ascontiguousarray(self.source[rows]), np.ascontiguousarray(self.target[rows]),
                            np.ascontiguousarray(self.masks[rows]), np.arange(len(rows)))
 
+    def epoch_batches(self, batch_size: int, seed: int, epoch: int, flips: bool, pin: bool = False,
+                      rank: int = 0, world: int = 1) -> Iterator[Batch]:
+        return training_batches(self, batch_size, seed, epoch, flips, pin, rank, world)
+
+
+@dataclass
+class UnpairedSlices:
+    """Training slices of an unpaired dataset: each source slice meets a target slice of another subject.
+
+    `subjects[i]` is the subject of row `arrays.rows[i]`. Which target slice joins which source slice
+    is drawn afresh every epoch, as a pure function of (seed, epoch)."""
+
+    arrays: SliceArrays
+    subjects: np.ndarray
+
+    def __post_init__(self) -> None:
+        if len(self.subjects) != len(self.arrays):
+            raise ValueError(f"{len(self.subjects)} subject labels for {len(self.arrays)} rows")
+        if len(np.unique(self.subjects)) < 2:
+            raise ValueError("unpaired sampling needs training slices of at least two subjects")
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    def partners(self, seed: int, epoch: int) -> np.ndarray:
+        """For each position i, the position of a target slice whose subject differs from subject i's."""
+        rng = np.random.default_rng([seed, epoch, 1])
+        partner = rng.integers(0, len(self), len(self))
+        clash = self.subjects[partner] == self.subjects
+        while clash.any():  # redraw only the clashes; at least two subjects, so this ends
+            partner[clash] = rng.integers(0, len(self), int(clash.sum()))
+            clash = self.subjects[partner] == self.subjects
+        return partner
+
+    def epoch_batches(self, batch_size: int, seed: int, epoch: int, flips: bool, pin: bool = False,
+                      rank: int = 0, world: int = 1) -> Iterator[Batch]:
+        partner = self.partners(seed, epoch)
+        for batch_index, batch in _sharded(self.arrays, batch_size, seed, epoch, flips, rank, world):
+            other = make_batch(self.arrays, partner[batch_index])
+            masks = torch.cat([batch.masks[:, :1], other.masks[:, 1:2], torch.zeros_like(batch.masks[:, :1])], dim=1)
+            paired = Batch(batch.source, other.target, masks)  # no intersection: the slices show different heads
+            yield paired.pinned() if pin else paired
+
 
 @dataclass
 class Batch:
@@ -39,6 +82,9 @@ class Batch:
     def to(self, device: torch.device, non_blocking: bool = False) -> Batch:
         move = lambda t: t.to(device, non_blocking=non_blocking)  # noqa: E731
         return Batch(move(self.source), move(self.target), move(self.masks))
+
+    def pinned(self) -> Batch:
+        return Batch(self.source.pin_memory(), self.target.pin_memory(), self.masks.pin_memory())
 
     def mask(self, kind: str) -> torch.Tensor | None:
         return None if kind == "none" else self.masks[:, MASK_CHANNEL[kind] : MASK_CHANNEL[kind] + 1]
@@ -63,7 +109,7 @@ def make_batch(arrays: SliceArrays, index: np.ndarray, flip: np.ndarray | None =
         target[chosen] = target[chosen].flip(-1)
         masks[chosen] = masks[chosen].flip(-1)
     batch = Batch(source, target, masks)
-    return Batch(source.pin_memory(), target.pin_memory(), masks.pin_memory()) if pin else batch
+    return batch.pinned() if pin else batch
 
 
 def training_batches(arrays: SliceArrays, batch_size: int, seed: int, epoch: int, flips: bool, pin: bool = False,
@@ -73,12 +119,18 @@ def training_batches(arrays: SliceArrays, batch_size: int, seed: int, epoch: int
     With `world` > 1 processes, each global batch of `batch_size * world` rows of the shared plan is
     split into equal shards and this rank yields shard `rank`: together the ranks see exactly the
     batches one process would see with the batch size multiplied by `world`."""
+    for _, batch in _sharded(arrays, batch_size, seed, epoch, flips, rank, world):
+        yield batch.pinned() if pin else batch
+
+
+def _sharded(arrays: SliceArrays, batch_size: int, seed: int, epoch: int, flips: bool, rank: int, world: int):
+    """(positions, batch) of this rank's shard of every global batch of the epoch's plan."""
     order, flip = epoch_plan(len(arrays), seed, epoch, flips)
     global_size = batch_size * world
     for start in range(0, steps_per_epoch(len(order), global_size) * global_size, global_size):
         shard = slice(start + rank * batch_size, start + (rank + 1) * batch_size)
         if len(order[shard]):
-            yield make_batch(arrays, order[shard], flip[shard], pin)
+            yield order[shard], make_batch(arrays, order[shard], flip[shard])
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:

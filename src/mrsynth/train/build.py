@@ -5,31 +5,92 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
-from mrsynth.nn import InputResidual, MultiScaleDiscriminator, PatchDiscriminator, UNetGenerator, init_weights
+from mrsynth.nn import (
+    CNNDiscriminator,
+    DilatedFCN,
+    InputResidual,
+    MultiScaleDiscriminator,
+    PatchDiscriminator,
+    ResNetGenerator,
+    UNetGenerator,
+    count_parameters,
+    init_weights,
+)
+from mrsynth.spec import model as spec
 from mrsynth.spec.experiment import Experiment
-from mrsynth.spec.model import NoDiscriminator, PatchGANDiscriminator
-from mrsynth.spec.model import UNetGenerator as UNetSpec
 
 
-def build_unet(spec: UNetSpec, in_channels: int = 1, out_channels: int = 1) -> nn.Module:
-    net = UNetGenerator(in_channels=in_channels, out_channels=out_channels, depth=spec.depth, base_width=spec.base_width,
+@dataclass(frozen=True)
+class Shape:
+    """What the networks see: spatial dimensions and the side lengths of one training input."""
+
+    dims: int
+    size: tuple[int, ...]
+
+
+def input_shape(exp: Experiment) -> Shape:
+    patches = exp.data.patches
+    return Shape(3, tuple(patches.size)) if patches is not None else Shape(2, tuple(exp.data.slicing.size))
+
+
+def build_unet(spec: spec.UNetGenerator, shape: Shape) -> nn.Module:
+    net = UNetGenerator(in_channels=1, out_channels=1, depth=spec.depth, base_width=spec.base_width,
                         max_width=spec.max_width, norm=spec.norm, dropout=spec.dropout,
                         final_activation="none" if spec.residual else "tanh")
     return InputResidual(net) if spec.residual else net
 
 
-def build_patchgan(spec: PatchGANDiscriminator, in_channels: int = 2) -> nn.Module:
+def build_dilated_fcn(spec: spec.DilatedFCNGenerator, shape: Shape) -> nn.Module:
+    return DilatedFCN(dims=spec.dims, in_channels=1, widths=spec.widths, residual=spec.residual, norm=spec.norm,
+                      final_activation="tanh", inner_dilation=spec.dilation)
+
+
+def build_resnet(spec: spec.ResNetGenerator, shape: Shape) -> nn.Module:
+    return ResNetGenerator(in_channels=1, out_channels=1, base_width=spec.base_width, n_blocks=spec.n_blocks, norm=spec.norm)
+
+
+def build_patchgan(spec: spec.PatchGANDiscriminator, shape: Shape, in_channels: int) -> nn.Module:
     kwargs = {"in_channels": in_channels, "base_width": spec.base_width, "n_layers": spec.n_layers, "norm": spec.norm}
     return MultiScaleDiscriminator(scales=spec.scales, **kwargs) if spec.scales > 1 else PatchDiscriminator(**kwargs)
 
 
-GENERATORS: dict[type, Callable[..., nn.Module]] = {UNetSpec: build_unet}
-DISCRIMINATORS: dict[type, Callable[..., nn.Module | None]] = {
-    PatchGANDiscriminator: build_patchgan,
-    NoDiscriminator: lambda spec, **_: None,
+def build_cnn(spec: spec.CNNDiscriminator, shape: Shape, in_channels: int) -> nn.Module:
+    return CNNDiscriminator(dims=shape.dims, in_channels=in_channels, input_size=shape.size, widths=spec.widths,
+                            fc=spec.fc, norm=spec.norm)
+
+
+GENERATORS: dict[type, Callable[[object, Shape], nn.Module]] = {
+    spec.UNetGenerator: build_unet,
+    spec.DilatedFCNGenerator: build_dilated_fcn,
+    spec.ResNetGenerator: build_resnet,
 }
+DISCRIMINATORS: dict[type, Callable[[object, Shape, int], nn.Module | None]] = {
+    spec.PatchGANDiscriminator: build_patchgan,
+    spec.CNNDiscriminator: build_cnn,
+    spec.NoDiscriminator: lambda spec, shape, in_channels: None,
+}
+
+
+class CycleGenerators(nn.Module):
+    """CycleGAN's two generators; calling the module translates source → target, as every generator does."""
+
+    def __init__(self, forward_net: nn.Module, backward_net: nn.Module):
+        super().__init__()
+        self.forward_net, self.backward_net = forward_net, backward_net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_net(x)
+
+
+class CycleDiscriminators(nn.Module):
+    """CycleGAN's two discriminators: `target` judges target-domain images, `source` source-domain ones."""
+
+    def __init__(self, target: nn.Module, source: nn.Module):
+        super().__init__()
+        self.target, self.source = target, source
 
 
 @dataclass
@@ -37,8 +98,31 @@ class Networks:
     generator: nn.Module
     discriminator: nn.Module | None
 
+    def parameter_counts(self) -> dict[str, int]:
+        counts = {"generator": count_parameters(self.generator)}
+        if self.discriminator is not None:
+            counts["discriminator"] = count_parameters(self.discriminator)
+        return counts
+
+
+def discriminator_channels(exp: Experiment) -> int:
+    """A conditional discriminator sees (source, image) stacked; the others see the image alone."""
+    return 2 if exp.loss.kind == "paired" and exp.loss.conditional else 1
+
 
 def build_networks(exp: Experiment) -> Networks:
-    generator = init_weights(GENERATORS[type(exp.model.generator)](exp.model.generator))
-    discriminator = DISCRIMINATORS[type(exp.model.discriminator)](exp.model.discriminator)
-    return Networks(generator, init_weights(discriminator) if discriminator is not None else None)
+    shape = input_shape(exp)
+    g_spec, d_spec = exp.model.generator, exp.model.discriminator
+
+    def generator() -> nn.Module:
+        return init_weights(GENERATORS[type(g_spec)](g_spec, shape))
+
+    def discriminator() -> nn.Module | None:
+        net = DISCRIMINATORS[type(d_spec)](d_spec, shape, discriminator_channels(exp))
+        return init_weights(net) if net is not None else None
+
+    if exp.loss.kind == "cyclegan":
+        d_target, d_source = discriminator(), discriminator()
+        pair = CycleDiscriminators(d_target, d_source) if d_target is not None else None
+        return Networks(CycleGenerators(generator(), generator()), pair)
+    return Networks(generator(), discriminator())

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from mrsynth.data.slices import SliceSet, uncrop
-from mrsynth.metrics import evaluate_slices
+from mrsynth.metrics import edge_correlation, evaluate_slices
 from mrsynth.train.batches import SliceArrays, ordered_batches
 
 EVAL_MASK = 2  # the intersection of the source and target brain masks
@@ -38,14 +38,20 @@ def split_arrays(slices: SliceSet, split: str, rows: np.ndarray | None = None) -
 
 
 def score_split(preds: np.ndarray, arrays: SliceArrays, table: pd.DataFrame) -> pd.DataFrame:
-    """One row per subject (and its identity baseline); `table` holds the split's rows of the QC table."""
+    """One row per subject (and its identity baseline); `table` holds the split's rows of the QC table.
+
+    `edge_corr_source` measures structure faithfulness (edges of the prediction against the source's);
+    `target_edge_corr_source` is the same for the true target, the value a faithful translation reaches."""
     rows = []
     for subject, group in table.groupby("subject", sort=True):
         index = group["row"].to_numpy()
-        target, mask = arrays.target[index], arrays.masks[index, EVAL_MASK] > 0
+        source, target, mask = np.asarray(arrays.source[index]), arrays.target[index], arrays.masks[index, EVAL_MASK] > 0
         model = evaluate_slices(preds[index], target, mask)
-        identity = evaluate_slices(np.asarray(arrays.source[index]), target, mask)
-        rows.append({"subject": subject, "slices": len(index), **model, **{f"identity_{k}": v for k, v in identity.items()}})
+        identity = evaluate_slices(source, target, mask)
+        edges = {"edge_corr_source": edge_correlation(preds[index], source, mask),
+                 "target_edge_corr_source": edge_correlation(target, source, mask)}
+        rows.append({"subject": subject, "slices": len(index), **model, **{f"identity_{k}": v for k, v in identity.items()},
+                     **edges})
     return pd.DataFrame(rows)
 
 
@@ -55,11 +61,13 @@ def summarise(per_subject: pd.DataFrame, prefix: str) -> dict[str, float]:
     return {f"{prefix}/{c}": float(per_subject[c].mean()) for c in columns}
 
 
-def evaluate(generator: nn.Module, slices: SliceSet, split: str, device: torch.device, amp: bool = False) -> tuple[dict[str, float], pd.DataFrame, np.ndarray]:
+def evaluate(generator: nn.Module, slices: SliceSet, split: str, device: torch.device, amp: bool = False,
+             predictor=None) -> tuple[dict[str, float], pd.DataFrame, np.ndarray]:
+    """Metrics of `split`; `predictor(generator, split)` gives the predictions (default: slice by slice)."""
     arrays = split_arrays(slices, split)
     table = slices.table()
     table = table[table["split"] == split]
-    preds = predict(generator, arrays, device, amp=amp)
+    preds = predictor(generator, split) if predictor else predict(generator, arrays, device, amp=amp)
     per_subject = score_split(preds, arrays, table)
     return summarise(per_subject, split), per_subject, preds
 

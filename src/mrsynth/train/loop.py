@@ -14,11 +14,11 @@ import torch
 
 from mrsynth.errors import MrsynthError
 from mrsynth.spec.experiment import Experiment
-from mrsynth.train.batches import SliceArrays, steps_per_epoch, training_batches
+from mrsynth.train.batches import steps_per_epoch
 from mrsynth.train.build import Networks
 from mrsynth.train.checkpoint import rng_state, save_checkpoint, set_rng_state
 from mrsynth.train.distributed import DistContext, mean_over_ranks, wrap
-from mrsynth.train.objective import PairedObjective
+from mrsynth.train.objective import build_objective
 
 LAST, BEST = "last.pt", "best.pt"
 TOTALS = ("g_total", "d_loss")
@@ -86,10 +86,13 @@ def _is_better(value: float, best: float | None, mode: str) -> bool:
     return best is None or (value > best if mode == "max" else value < best)
 
 
-def fit(exp: Experiment, nets: Networks, train: SliceArrays, validate: Callable[[], tuple[dict[str, float], np.ndarray]],
+def fit(exp: Experiment, nets: Networks, train, validate: Callable[[], tuple[dict[str, float], np.ndarray]],
         device: torch.device, ckpt_dir: Path, hooks: Hooks | None = None, resume: dict[str, Any] | None = None,
         progress: bool = True, dist: DistContext | None = None) -> FitResult:
     """Train for `exp.train.epochs`; checkpoint every epoch; `validate()` returns (val metrics, val predictions).
+
+    `train` is any training set with `len()` and `epoch_batches(batch_size, seed, epoch, flips, pin, rank,
+    world)`: paired slices, unpaired slices or 3D patches; the step is the same for all of them.
 
     Distributed (`dist.world` > 1): each rank trains on its shard of every global batch through
     DistributedDataParallel; only rank 0 validates, calls hooks and writes checkpoints."""
@@ -97,7 +100,9 @@ def fit(exp: Experiment, nets: Networks, train: SliceArrays, validate: Callable[
 
     hooks = hooks or Hooks()
     dist = dist or DistContext()
-    objective = PairedObjective(exp.loss, exp.masking)
+    objective = build_objective(exp)
+    if dist.enabled and exp.loss.kind == "cyclegan":
+        raise MrsynthError("distributed training supports the paired and nec losses; run cyclegan in one process")
     uses_d = objective.uses_discriminator() and nets.discriminator is not None
     nets.generator.to(device)
     if nets.discriminator is not None:
@@ -111,6 +116,7 @@ def fit(exp: Experiment, nets: Networks, train: SliceArrays, validate: Callable[
     state = {"epoch": 0, "step": 0, "history": [], "best_value": None, "best_epoch": None}
     if resume:
         _restore(resume, nets, opt_g, opt_d, sched_g, sched_d, scaler)
+        objective.load_state_dict(resume.get("objective") or {})
         state.update({k: resume[k] for k in state})
     pin = device.type == "cuda"
     mode = exp.eval.select_mode
@@ -120,23 +126,23 @@ def fit(exp: Experiment, nets: Networks, train: SliceArrays, validate: Callable[
         sums: dict[str, torch.Tensor] = {}
         first_step = state["step"]
         steps = steps_per_epoch(len(train), exp.train.batch_size * dist.world)
-        batches = training_batches(train, exp.train.batch_size, exp.train.seed, epoch, exp.train.flips, pin, dist.rank, dist.world)
+        batches = train.epoch_batches(exp.train.batch_size, exp.train.seed, epoch, exp.train.flips, pin, dist.rank, dist.world)
         bar = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{exp.train.epochs}", leave=False,
                    disable=not progress or not dist.is_main)
         for batch in bar:
             batch = batch.to(device, non_blocking=pin)
             with torch.autocast(device.type, enabled=amp):
-                fake = generator(batch.source)
+                outputs = objective.forward(generator, batch)
             terms: dict[str, torch.Tensor] = {}
             if uses_d:
                 opt_d.zero_grad(set_to_none=True)
                 with torch.autocast(device.type, enabled=amp):
-                    terms["d_loss"] = objective.discriminator_loss(discriminator, batch, fake)
+                    terms["d_loss"] = objective.discriminator_loss(discriminator, batch, outputs)
                 scaler.scale(terms["d_loss"]).backward()
                 scaler.step(opt_d)
             opt_g.zero_grad(set_to_none=True)
             with torch.autocast(device.type, enabled=amp):
-                terms.update(objective.generator_terms(discriminator, batch, fake))
+                terms.update(objective.generator_terms(generator, discriminator, batch, outputs))
             _check_finite(terms, epoch, state["step"])
             scaler.scale(terms["g_total"]).backward()
             scaler.step(opt_g)
@@ -172,7 +178,8 @@ def fit(exp: Experiment, nets: Networks, train: SliceArrays, validate: Callable[
         metrics["time/epoch_seconds"] = time.perf_counter() - started
         state["history"].append(metrics)
         hooks.epoch_end(epoch + 1, metrics)
-        save_checkpoint(ckpt_dir / LAST, _snapshot(state, nets, opt_g, opt_d, sched_g, sched_d, scaler))
+        save_checkpoint(ckpt_dir / LAST, {**_snapshot(state, nets, opt_g, opt_d, sched_g, sched_d, scaler),
+                                          "objective": objective.state_dict()})
     return FitResult(state["history"], state["best_value"], state["best_epoch"], state["epoch"])
 
 

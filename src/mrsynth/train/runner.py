@@ -167,8 +167,8 @@ def _training_rows(loaded: LoadedSpec, data: PreparedData) -> tuple[np.ndarray, 
 def _setup(exp, data: PreparedData, rows: np.ndarray, dist):
     import torch
 
-    from mrsynth.train.batches import SliceArrays
     from mrsynth.train.build import build_networks
+    from mrsynth.train.datasets import training_set
     from mrsynth.train.loop import pick_device
 
     torch.manual_seed(exp.train.seed)
@@ -177,8 +177,7 @@ def _setup(exp, data: PreparedData, rows: np.ndarray, dist):
     if device.type == "cuda" and dist.enabled:
         device = torch.device("cuda", dist.local_rank)
         torch.cuda.set_device(device)
-    source, target, masks = data.slices.arrays("train")
-    return device, build_networks(exp), SliceArrays(source, target, masks, rows).in_memory()
+    return device, build_networks(exp), training_set(exp, data, rows)
 
 
 def _share_run_dir(dist, run_dir: Path | None) -> Path:
@@ -208,6 +207,7 @@ def _follow(loaded: LoadedSpec, data: PreparedData, dist) -> RunResult:
 def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress, parent_run_id, extra_tags, hooks, dist,
           qc_figures: bool = True) -> RunResult:
     from mrsynth.train.checkpoint import load_checkpoint
+    from mrsynth.train.datasets import split_predictor
     from mrsynth.train.evaluate import evaluate, sample_grid, split_arrays
     from mrsynth.train.loop import BEST, Hooks, StopTraining, fit
 
@@ -221,11 +221,14 @@ def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress
         if resume_state is None:
             _log_setup(run, data, table, len(rows), qc_figures)
         device, nets, train = _setup(exp, data, rows, dist)
+        if resume_state is None:
+            tracker.log_params({f"n_params.{k}": v for k, v in nets.parameter_counts().items()})
         ckpt_dir = run.run_dir / "checkpoints"
         val_arrays = split_arrays(data.slices, "val")
+        predictor = split_predictor(exp, data, device)
 
         def validate():
-            val_metrics, _, preds = evaluate(nets.generator, data.slices, "val", device, amp=exp.train.amp)
+            val_metrics, _, preds = evaluate(nets.generator, data.slices, "val", device, predictor=predictor)
             return val_metrics, preds
 
         def on_epoch(epoch: int, epoch_metrics: dict[str, float]) -> None:
@@ -243,7 +246,7 @@ def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress
         result = fit(exp, nets, train, validate, device, ckpt_dir, Hooks(on_epoch, on_validated), resume_state, progress, dist)
         if (ckpt_dir / BEST).is_file():
             nets.generator.load_state_dict(load_checkpoint(ckpt_dir / BEST)["generator"])
-        metrics, per_subject, preds = evaluate(nets.generator, data.slices, "test", device, amp=exp.train.amp)
+        metrics, per_subject, preds = evaluate(nets.generator, data.slices, "test", device, predictor=predictor)
         metrics = {**metrics, "best_epoch": float(result.best_epoch or 0)}
         tracker.log_metrics(metrics, step=result.epochs_done)
         _log_outputs(run, exp, data, nets.generator, per_subject, preds)

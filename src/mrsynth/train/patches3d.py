@@ -1,0 +1,238 @@
+"""3D patch training and whole-volume prediction for 3D generators.
+
+Training patches are cubes centred on brain voxels (intersection mask) of slices that passed QC, so
+the slice-level filter also governs 3D training. A patch reaching past the volume's edge is padded
+with background (-1 for images, 0 for masks): every kept brain voxel can be a centre, and volumes
+smaller than a patch need no special case. Flips mirror canonical axis 0 (x, left-right), which is
+axis 2 of the (b, c, X, Y, Z) tensors, in source, target and masks alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from mrsynth.data.prepare import PreparedData
+from mrsynth.data.slices import MASKS, crop_or_pad
+from mrsynth.errors import DataError
+from mrsynth.nn.patches import predict_volume_by_patches
+from mrsynth.qc.stack import as_slice_stack
+from mrsynth.spec.data import PatchSpec
+from mrsynth.train.batches import Batch
+
+IMAGE_FILL = -1.0  # background of the normalised images
+FLIP_AXIS = 0  # canonical x (left-right) of a volume
+
+
+@dataclass(frozen=True)
+class PatchSubject:
+    """One training subject: normalised (X, Y, Z) source and target, its 3 masks (source, target,
+    intersection) as a (3, X, Y, Z) array or a sequence of three volumes, and the indices along the
+    slicing axis of the slices that passed QC."""
+
+    name: str
+    source: np.ndarray
+    target: np.ndarray
+    masks: Sequence[np.ndarray] | np.ndarray
+    kept_slices: np.ndarray
+
+
+@dataclass(frozen=True)
+class PatchPlan:
+    """One epoch's patches in batch order: subject index, centre voxel (volume coordinates), flip flag."""
+
+    subject: np.ndarray  # (n,) int
+    centre: np.ndarray  # (n, 3) int
+    flip: np.ndarray  # (n,) bool
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A subject's arrays cut to the box every allowed patch fits in, padded with background past the volume."""
+
+    images: np.ndarray  # (2, ...) float32: source, target
+    masks: np.ndarray  # (3, ...) uint8
+    origin: np.ndarray  # (3,) volume coordinates of stored voxel (0, 0, 0); negative where padded
+    shape: tuple[int, int, int]  # the whole volume's shape
+    centres: np.ndarray  # (k,) flat indices (in `shape`) of the allowed patch centres
+
+
+def allowed_centres(intersection: np.ndarray, kept_slices: np.ndarray, axis: int) -> np.ndarray:
+    """Flat indices of the brain voxels lying on kept slices along `axis`."""
+    kept = np.asarray(kept_slices, dtype=np.int64)
+    if kept.size and (kept.min() < 0 or kept.max() >= intersection.shape[axis]):
+        raise DataError(f"kept slice indices must lie in [0, {intersection.shape[axis]}) along axis {axis}")
+    on_kept = np.zeros(intersection.shape[axis], dtype=bool)
+    on_kept[kept] = True
+    along = [1, 1, 1]
+    along[axis] = -1
+    return np.flatnonzero((np.asarray(intersection) != 0) & on_kept.reshape(along))
+
+
+def _window(volume: np.ndarray, lo: np.ndarray, hi: np.ndarray, fill: float) -> np.ndarray:
+    """volume[lo:hi] on every axis, padded with `fill` where the range leaves the volume."""
+    inside = tuple(slice(max(a, 0), min(b, n)) for a, b, n in zip(lo, hi, volume.shape, strict=True))
+    pad = [(max(-a, 0), max(b - n, 0)) for a, b, n in zip(lo, hi, volume.shape, strict=True)]
+    return np.pad(np.asarray(volume[inside]), pad, constant_values=fill)
+
+
+def _store(subject: PatchSubject, size: tuple[int, int, int], axis: int) -> _Stored | None:
+    masks = list(subject.masks)
+    shape = tuple(subject.source.shape)
+    if len(masks) != 3 or any(tuple(a.shape) != shape for a in (subject.target, *masks)):
+        raise DataError(f"source, target and 3 masks must share the shape {shape}", subject=subject.name)
+    centres = allowed_centres(masks[2], subject.kept_slices, axis)
+    if centres.size == 0:
+        return None
+    coords = np.stack(np.unravel_index(centres, shape))
+    half, side = np.array(size) // 2, np.array(size)
+    lo, hi = coords.min(axis=1) - half, coords.max(axis=1) - half + side
+    images = np.stack([_window(v, lo, hi, IMAGE_FILL) for v in (subject.source, subject.target)]).astype(np.float32)
+    stored_masks = np.stack([_window(m, lo, hi, 0) for m in masks]).astype(np.uint8)
+    return _Stored(images, stored_masks, lo, shape, centres)
+
+
+class PatchTrainingSet:
+    """Training patches of the subjects: `per_subject` patches per subject and epoch, a pure function of (seed, epoch)."""
+
+    def __init__(self, subjects: Sequence[PatchSubject], size: Sequence[int], per_subject: int, axis: int):
+        self.size = tuple(int(s) for s in size)
+        self.per_subject = int(per_subject)
+        stored = {s.name: _store(s, self.size, axis) for s in subjects}
+        self.skipped = sorted(name for name, s in stored.items() if s is None)  # no brain voxel on a kept slice
+        self.subjects = [name for name, s in stored.items() if s is not None]
+        self._stored = [s for s in stored.values() if s is not None]
+        if not self._stored:
+            raise DataError("no training subject has a brain voxel on a kept slice to centre a 3D patch on")
+
+    @classmethod
+    def from_prepared(cls, data: PreparedData, rows: np.ndarray, patches: PatchSpec, axis: int) -> PatchTrainingSet:
+        """The training subjects of `data` whose slices (`rows` of the train split) passed QC."""
+        if axis != data.slices.facts["axis"]:
+            raise ValueError(f"axis {axis} differs from the cached slices' axis {data.slices.facts['axis']}")
+        table = data.slices.table()
+        kept = table[(table["split"] == "train") & table["row"].isin(np.asarray(rows))]
+        subjects = []
+        for name, group in kept.groupby("subject", sort=True):
+            volumes = _subject_volumes(data, name)
+            subjects.append(PatchSubject(name, volumes.array("source"), volumes.array("target"),
+                                         [volumes.array(m) for m in MASKS], group["slice"].to_numpy()))
+        return cls(subjects, patches.size, patches.per_subject, axis)
+
+    def __len__(self) -> int:
+        return self.per_subject * len(self._stored)
+
+    def steps(self, global_batch: int) -> int:
+        """Batches per epoch for a global batch size (one when an epoch holds fewer patches than a batch)."""
+        return max(1, len(self) // global_batch)
+
+    def plan(self, seed: int, epoch: int, flips: bool, at_least: int = 1) -> PatchPlan:
+        """Every subject's centres drawn uniformly with replacement, `per_subject` times (more rounds when
+        an epoch must hold `at_least` patches), shuffled together."""
+        rng = np.random.default_rng([seed, epoch])
+        rounds = max(1, -(-at_least // len(self)))
+        subject = np.repeat(np.arange(len(self._stored)), self.per_subject * rounds)
+        sizes = np.array([len(s.centres) for s in self._stored])
+        pick = rng.integers(0, sizes[subject])
+        centre = np.empty((len(subject), 3), dtype=np.int64)
+        for index, stored in enumerate(self._stored):
+            chosen = subject == index
+            centre[chosen] = np.stack(np.unravel_index(stored.centres[pick[chosen]], stored.shape), axis=1)
+        order = rng.permutation(len(subject))
+        flip = rng.random(len(subject)) < 0.5 if flips else np.zeros(len(subject), dtype=bool)
+        return PatchPlan(subject[order], centre[order], flip)
+
+    def patch(self, subject: int, centre: np.ndarray, flip: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(images (2, *size) source and target, masks (3, *size)) of one patch, flipped along x on request."""
+        stored = self._stored[subject]
+        corner = np.asarray(centre) - np.array(self.size) // 2 - stored.origin
+        region = (slice(None), *(slice(c, c + p) for c, p in zip(corner, self.size, strict=True)))
+        images, masks = stored.images[region], stored.masks[region]
+        if flip:
+            images, masks = np.flip(images, 1 + FLIP_AXIS), np.flip(masks, 1 + FLIP_AXIS)
+        return images, masks
+
+    def make_batch(self, plan: PatchPlan, index: slice | np.ndarray, pin: bool = False) -> Batch:
+        picked = [self.patch(s, c, f) for s, c, f in zip(plan.subject[index], plan.centre[index], plan.flip[index], strict=True)]
+        images = torch.from_numpy(np.stack([p[0] for p in picked]))
+        masks = torch.from_numpy(np.stack([p[1] for p in picked])).float()
+        batch = Batch(images[:, :1].contiguous(), images[:, 1:].contiguous(), masks)
+        return batch.pinned() if pin else batch
+
+    def epoch_batches(self, batch_size: int, seed: int, epoch: int, flips: bool, pin: bool = False,
+                      rank: int = 0, world: int = 1) -> Iterator[Batch]:
+        """Full batches of (b, 1, X, Y, Z) patches. With `world` > 1, each global batch of `batch_size *
+        world` patches is split into equal shards and this rank yields shard `rank`, as `training_batches` does."""
+        global_size = batch_size * world
+        plan = self.plan(seed, epoch, flips, at_least=global_size)
+        for start in range(0, self.steps(global_size) * global_size, global_size):
+            yield self.make_batch(plan, slice(start + rank * batch_size, start + (rank + 1) * batch_size), pin)
+
+
+def _subject_volumes(data: PreparedData, subject: str):
+    """A subject's cached preprocessed volumes (all five arrays), memory-mapped."""
+    from mrsynth.cache import CacheStore
+    from mrsynth.data.preprocessed import load_subject
+
+    return load_subject(CacheStore(data.slices.path.parent.parent), subject, data.preprocess_keys[subject])
+
+
+@contextmanager
+def _eval_mode(generator: nn.Module) -> Iterator[None]:
+    was_training = generator.training
+    generator.eval()
+    try:
+        yield
+    finally:
+        generator.train(was_training)
+
+
+def predict_volume_3d(generator: nn.Module, volume: np.ndarray, size: Sequence[int], stride: int,
+                      device: str | torch.device = "cpu", amp: bool = False, batch: int = 4) -> np.ndarray:
+    """Normalised (X, Y, Z) volume → prediction of the same shape from overlapping patches, overlaps averaged.
+
+    A volume smaller than a patch along an axis is padded with background for the prediction and cut back."""
+    device = torch.device(device)
+    size = tuple(int(s) for s in size)
+    shape = np.array(volume.shape)
+    padded = _window(np.asarray(volume, dtype=np.float32), np.zeros(3, int), np.maximum(shape, size), IMAGE_FILL)
+
+    def run(patches: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
+            return generator(patches)
+
+    with _eval_mode(generator):
+        pred = predict_volume_by_patches(run, padded[None], size, stride, batch, device)[0]
+    return pred[tuple(slice(0, n) for n in shape)]
+
+
+def predict_split_by_patches(generator: nn.Module, data: PreparedData, split: str, device: str | torch.device,
+                             size: Sequence[int], stride: int, amp: bool = False, batch: int = 4) -> np.ndarray:
+    """(n_rows, h, w) float32 predictions aligned with `data.slices.arrays(split)`: each subject's whole
+    source volume predicted by patches, then sliced, cropped and padded exactly as the slice stage stored it."""
+    facts = data.slices.facts
+    source = data.slices.arrays(split)[0]
+    out = np.full(source.shape, IMAGE_FILL, dtype=np.float32)
+    table = data.slices.table()
+    table = table[table["split"] == split].sort_values("row")
+    with _eval_mode(generator):
+        for subject, group in table.groupby("subject", sort=True):
+            volume = _subject_volumes(data, subject).array("source")
+            pred = predict_volume_3d(generator, volume, size, stride, device, amp, batch)
+            out[group["row"].to_numpy()] = _stored_slices(pred, group["slice"].to_numpy(), facts, subject)
+    return out
+
+
+def _stored_slices(volume: np.ndarray, slice_index: np.ndarray, facts: dict, subject: str) -> np.ndarray:
+    """The slices of a volume exactly as the slice stage stored them: same axis, same crop or pad, same fill."""
+    stack = as_slice_stack(volume, facts["axis"])[slice_index]
+    slices, offsets = crop_or_pad(stack, tuple(facts["size"]), IMAGE_FILL)
+    if offsets != list(facts["subjects"][subject]["crop_offsets"]):
+        raise DataError(f"cached crop offsets {facts['subjects'][subject]['crop_offsets']} differ from {offsets}",
+                        subject=subject)
+    return slices
