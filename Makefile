@@ -6,7 +6,7 @@ MRSYNTH := $(VENV)/bin/mrsynth
 MAIN_SPEC ?= experiments/3t7t-masked.json
 DEMO := data/demo
 
-.PHONY: setup run demo test test-slow test-all bench lint ui constraints clean
+.PHONY: setup run demo families test test-slow test-all bench lint ui constraints clean
 
 setup: $(VENV)/.installed
 
@@ -24,6 +24,14 @@ demo: setup
 run: demo
 	$(MRSYNTH) validate
 	$(MRSYNTH) run $(MAIN_SPEC)
+
+# The seeds' studies on the demo data, then the README's comparison tables (about an hour on 2 CPU cores).
+T2PD := t2pd-g1 t2pd-g2 t2pd-g3 t2pd-g4 t2pd-g4-3d pdt2-g4 pdt2-g4-residual
+T1T2 := t1t2-pix2pix t1t2-nec t1t2-cyclegan
+families: demo
+	for spec in $(T2PD) $(T1T2); do $(MRSYNTH) run experiments/$$spec.json || exit 1; done
+	$(MRSYNTH) compare --markdown $(T2PD)
+	$(MRSYNTH) compare --markdown $(T1T2)
 
 test: setup
 	$(PY) -m pytest -m "not slow" -q

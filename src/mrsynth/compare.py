@@ -10,7 +10,7 @@ from mrsynth.registry import find_records
 from mrsynth.tracking import flatten
 
 METRICS = ("test/psnr_brain", "test/ssim_brain", "test/mae_brain", "test/identity_psnr_brain",
-           "test/identity_ssim_brain", "test/identity_mae_brain")
+           "test/identity_ssim_brain", "test/identity_mae_brain", "test/edge_corr_source", "test/target_edge_corr_source")
 
 
 def pick_record(key: str) -> dict[str, Any]:
@@ -37,24 +37,28 @@ def spec_differences(records: list[dict[str, Any]]) -> list[tuple[str, list[str]
     return rows
 
 
-def format_table(header: list[str], rows: list[list[str]]) -> str:
+def format_table(header: list[str], rows: list[list[str]], markdown: bool = False) -> str:
+    if markdown:
+        cells = lambda r: "| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |"  # noqa: E731
+        return "\n".join([cells(header), cells(["---"] * len(header)), *(cells(r) for r in rows)])
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
-def compare(keys: list[str]) -> str:
+def compare(keys: list[str], markdown: bool = False) -> str:
+    """Three tables: which runs, how their specs differ, their test metrics (plain text or Markdown)."""
     records = [pick_record(k) for k in keys]
-    header = ["", *(r["spec_name"] for r in records)]
-    lines = [format_table(["run", *(r["spec_name"] for r in records)],
+    names = [r["spec_name"] for r in records]
+    lines = [format_table(["run", *names],
                           [["run id", *(r["run_id"][:12] for r in records)], ["spec hash", *(r["spec_hash"][:12] for r in records)],
-                           ["status", *(r["status"] for r in records)]])]
+                           ["status", *(r["status"] for r in records)]], markdown)]
     diffs = spec_differences(records)
     lines += ["", "spec differences:" if diffs else "spec differences: none"]
     if diffs:
-        lines.append(format_table(["path", *header[1:]], [[k, *v] for k, v in diffs]))
+        lines.append(format_table(["path", *names], [[k, *v] for k, v in diffs], markdown))
     metric_rows = [[m, *(_fmt(r.get("metrics", {}).get(m)) for r in records)] for m in METRICS]
-    lines += ["", format_table(["metric", *header[1:]], metric_rows)]
+    lines += ["", format_table(["metric", *names], metric_rows, markdown)]
     return "\n".join(lines)
 
 

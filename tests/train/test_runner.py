@@ -129,6 +129,10 @@ def test_compare_lists_differences_and_metrics(finished_env, tiny_demo, write_sp
     assert "loss.l1" in out and "100.0" in out and "10.0" in out
     assert "train.epochs" in out and "test/psnr_brain" in out
     assert f"{result.metrics['test/psnr_brain']:.4f}" in out
+    assert main(["compare", "tiny", second.run_id, "--markdown"]) == 0
+    table = capsys.readouterr().out
+    assert "| loss.l1 | 100.0 | 10.0 |" in table
+    assert f"| test/edge_corr_source | {result.metrics['test/edge_corr_source']:.4f} |" in table
 
 
 def test_predict_covers_a_plane_larger_than_the_training_slices(finished_env, tmp_path):

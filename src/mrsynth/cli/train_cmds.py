@@ -39,6 +39,7 @@ def register(commands) -> None:
     p = commands.add_parser("compare", help="spec differences and headline metrics of runs side by side",
                             description="Each argument is a spec name (its latest finished run), a spec hash or a run id.")
     p.add_argument("keys", nargs="+", metavar="RUN")
+    p.add_argument("--markdown", action="store_true", help="print Markdown tables (for a README or a pull request)")
     p.set_defaults(handler=compare)
 
     p = commands.add_parser("ui", help="MLflow UI on 127.0.0.1 over the project's tracking store")
@@ -96,7 +97,7 @@ def predict(args: argparse.Namespace) -> int:
 def compare(args: argparse.Namespace) -> int:
     from mrsynth.compare import compare as compare_runs
 
-    print(compare_runs(args.keys))
+    print(compare_runs(args.keys, markdown=args.markdown))
     return 0
 
 
