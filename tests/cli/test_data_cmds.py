@@ -83,3 +83,17 @@ def test_demo_data_cli_rejects_bad_arguments(tmp_path, capsys):
     assert "--subjects: must be >= 3" in capsys.readouterr().err
     assert main(["demo-data", "--out", str(tmp_path / "d"), "--shape", "8", "32", "32"]) == 1
     assert "--shape" in capsys.readouterr().err
+
+
+def test_demo_data_cli_writes_the_qc_labels_of_its_ground_truth(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "demo"
+    assert main(["demo-data", "--out", str(out), "--subjects", "8", "--shape", "16", "16", "16"]) == 0
+    assert "QC labels:" in capsys.readouterr().out
+    truth = json.loads((out / "ground_truth.json").read_text())["defects"]["motion_corrupted"]
+    with open(out / "derivatives" / "qc" / "motion_labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    moved = {(f"sub-{r['subject']}", f"ses-{r['session']}", r["suffix"]) for r in rows if r["label"] == "motion"}
+    assert moved == {(d["subject"], d["session"], d["contrast"]) for d in truth} and len(moved) == 1
+    assert len(rows) == 8 * 2 * 3  # every subject, session and contrast has a row

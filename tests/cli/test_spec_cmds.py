@@ -63,7 +63,7 @@ def test_schema_check_detects_stale_file(tmp_path, capsys):
     assert main(["schema", "--out", str(out)]) == 0
     assert main(["schema", "--check", "--out", str(out)]) == 0
     schema = json.loads(out.read_text())
-    assert "data" in schema["properties"] and "$schema" in schema["properties"]
+    assert "$schema" in schema["properties"] and "data" in schema["$defs"]["Experiment"]["properties"]
     out.write_text(out.read_text().replace("Resumes", "x") + " ")
     assert main(["schema", "--check", "--out", str(out)]) == 1
     assert "stale" in capsys.readouterr().err

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mrsynth.cli import data_cmds, registry_cmds, search_cmds, spec_cmds, train_cmds
+from mrsynth.cli import data_cmds, motion_cmds, registry_cmds, search_cmds, spec_cmds, train_cmds
 from mrsynth.errors import MrsynthError
 
-GROUPS = (spec_cmds, data_cmds, train_cmds, search_cmds, registry_cmds)
+GROUPS = (spec_cmds, data_cmds, train_cmds, search_cmds, registry_cmds, motion_cmds)
 
 DESCRIPTION = """\
 Configuration-as-data experiments for MRI image-to-image translation.

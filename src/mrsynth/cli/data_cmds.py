@@ -71,8 +71,18 @@ def demo_data(args: argparse.Namespace) -> int:
         raise MrsynthError(f"--shape: each side must be >= 16 (got {list(shape)})")
     out = args.out or demo_data_dir()
     truth = generate_demo(out, subjects=subjects, seed=args.seed, shape=shape, progress=True)
-    print(f"wrote {subjects} subjects to {out} (ground truth: {truth})")
+    from mrsynth.motion.labels import write_demo_labels
+
+    labels = write_demo_labels(out)  # the motion-QC demo spec's exclusions and transfer labels
+    print(f"wrote {subjects} subjects to {out} (ground truth: {truth}; QC labels: {labels})")
     return 0
+
+
+def translation_only(spec, command: str) -> None:
+    if spec.kind != "translation":
+        from mrsynth.errors import MrsynthError
+
+        raise MrsynthError(f"{spec.name}: `mrsynth {command}` works on translation specs; a {spec.kind} spec runs with `mrsynth run`")
 
 
 def preprocess(args: argparse.Namespace) -> int:
@@ -80,6 +90,7 @@ def preprocess(args: argparse.Namespace) -> int:
     from mrsynth.spec.load import load_spec
 
     spec = load_spec(args.spec, args.overrides)
+    translation_only(spec, "preprocess")
     data = prepare_data(spec, workers=args.workers)
     counts = data.slices.facts["counts"]
     built = ", ".join(f"{stage} {key[:12]}" for stage, key in data.built) or "nothing (all cached)"
@@ -94,14 +105,16 @@ def preprocess(args: argparse.Namespace) -> int:
 
 def qc_report(args: argparse.Namespace) -> int:
     from mrsynth.data.prepare import prepare_data
+    from mrsynth.motion.scorer import qc_motion_scores
     from mrsynth.paths import project_root
     from mrsynth.qc.filter import apply_qc, qc_summary
     from mrsynth.qc.report import write_report
     from mrsynth.spec.load import load_spec
 
     spec = load_spec(args.spec, args.overrides)
+    translation_only(spec, "qc")
     data = prepare_data(spec)
-    table = apply_qc(data.slices.table(), spec.experiment.data.qc)
+    table = apply_qc(data.slices.table(), spec.experiment.data.qc, qc_motion_scores(data, spec.experiment.data.qc))
     out = args.out or project_root() / "reports" / spec.name / "qc"
     write_report(table, out, data.volumes, worst_n=args.worst, axis=spec.experiment.data.slicing.axis)
     summary = qc_summary(table)
@@ -195,6 +208,11 @@ def referenced_keys(specs: list[Path]) -> set[str]:
     for path in specs:
         try:
             spec = load_spec(path)
+            if spec.kind == "motion_qc":
+                from mrsynth.motion.generate import motion_cache_keys
+
+                keys.update(motion_cache_keys(spec))
+                continue
             data = spec.experiment.data
             table = subject_table(data.dataset, spec.base_dir)
             pre = {f.subject: preprocess_key(fingerprints(f, data.preprocess), data.preprocess) for f in table.subjects}

@@ -65,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     from mrsynth.spec.load import load_spec
 
     spec = load_spec(args.spec, args.overrides)  # fail fast, before any process starts
+    if spec.kind == "motion_qc":
+        from mrsynth.cli.motion_cmds import run_motion
+
+        return run_motion(spec, args)
     if args.nproc > 1:
         import subprocess
 

@@ -3,7 +3,9 @@
 Rules (each off when its threshold is null): `<metric> < min_<metric>` for dice, ncc, mi,
 edge_corr and brain_fraction, reason `"ncc<0.2"`; a NaN metric (degenerate slice) fails its rule
 with reason `"ncc=nan"`, since it cannot be vouched for; `offset` when |slab_offset| >
-max_abs_offset and slab_mi_delta >= min_mi_delta (the slab-pooled estimate, see `mrsynth.qc.offset`).
+max_abs_offset and slab_mi_delta >= min_mi_delta (the slab-pooled estimate, see `mrsynth.qc.offset`);
+`motion` on every slice of a subject whose source or target volume's motion score (columns
+`source_motion_score`, `target_motion_score`, from a motion_qc model) exceeds max_motion_score.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ THRESHOLD_RULES = {
     "brain_fraction": "min_brain_fraction",
 }
 ALL_SUBJECTS = "(all)"
+MOTION_COLUMNS = ["source_motion_score", "target_motion_score"]
 
 
 def require_columns(table: pd.DataFrame, columns: list[str]) -> None:
@@ -47,11 +50,39 @@ def _rule_failures(table: pd.DataFrame, qc: QCSpec) -> dict[str, np.ndarray]:
         if qc.min_mi_delta is not None:
             failed &= table["slab_mi_delta"].to_numpy(dtype=np.float64) >= qc.min_mi_delta
         failures["offset"] = failed
+    failures.update(_motion_failures(table, qc))
     return {reason: failed for reason, failed in failures.items() if failed.any()}
 
 
-def apply_qc(table: pd.DataFrame, qc: QCSpec) -> pd.DataFrame:
-    """A copy of `table` with `flagged` (bool) and `reasons` (";"-joined, "" when kept) columns."""
+def _motion_failures(table: pd.DataFrame, qc: QCSpec) -> dict[str, np.ndarray]:
+    """The volume-level rule: a subject's slices fail together when either of its volumes moved too much."""
+    if qc.max_motion_score is None:
+        return {}
+    if any(c not in table.columns for c in MOTION_COLUMNS):
+        raise DataError(f"data.qc.max_motion_score needs the volumes' motion scores (columns {MOTION_COLUMNS}); "
+                        "they come from data.qc.motion_model when a run prepares its data")
+    scores = table[MOTION_COLUMNS].to_numpy(dtype=np.float64)
+    unscored = np.isnan(scores).any(axis=1)
+    worst = np.where(unscored, np.nan, scores.max(axis=1, initial=-np.inf))
+    return {"motion": worst > qc.max_motion_score, "motion=nan": unscored}
+
+
+def with_motion_scores(table: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """`table` with each subject's `source_motion_score` and `target_motion_score` (replacing earlier ones)."""
+    require_columns(table, ["subject"])
+    merged = table.drop(columns=MOTION_COLUMNS, errors="ignore").copy()
+    per_subject = scores.assign(subject=scores["subject"].astype(str)).set_index("subject")
+    for column in MOTION_COLUMNS:
+        merged[column] = merged["subject"].astype(str).map(per_subject[column]).astype(np.float64)
+    return merged
+
+
+def apply_qc(table: pd.DataFrame, qc: QCSpec, motion_scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A copy of `table` with `flagged` (bool) and `reasons` (";"-joined, "" when kept) columns.
+
+    `motion_scores` (columns subject, source_motion_score, target_motion_score) adds the per-volume
+    motion scores to every slice of its subject, for the `max_motion_score` rule."""
+    table = with_motion_scores(table, motion_scores) if motion_scores is not None else table
     out = table.copy()
     failures = _rule_failures(table, qc) if qc.enabled else {}
     flagged = np.zeros(len(table), dtype=bool)

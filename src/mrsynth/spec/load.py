@@ -15,19 +15,28 @@ from pydantic import ValidationError
 from mrsynth.errors import SpecError
 from mrsynth.spec.experiment import NAME_PATTERN, Experiment
 from mrsynth.spec.messages import Loc, problem, validation_problems
+from mrsynth.spec.motion import MotionQCExperiment, motion_problems
 from mrsynth.spec.rules import cross_field_problems
 
 # Spec values that are file paths, relative to the spec file that declares them.
-PATH_KEYS: tuple[Loc, ...] = (("data", "dataset", "root"), ("data", "dataset", "csv"))
+PATH_KEYS: tuple[Loc, ...] = (("data", "dataset", "root"), ("data", "dataset", "csv"), ("data", "exclude"),
+                              ("transfer", "labels"))
 SCHEMA_KEY = "$schema"
+# The top-level `kind` picks the experiment class; a translation spec may omit it (and its hash never includes it).
+KINDS = {"translation": Experiment, "motion_qc": MotionQCExperiment}
+DEFAULT_KIND = "translation"
 
 
 @dataclass(frozen=True)
 class LoadedSpec:
     path: Path
-    experiment: Experiment
+    experiment: Experiment | MotionQCExperiment
     chain: tuple[Path, ...]  # the spec file first, then its parents
     overrides: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return "motion_qc" if isinstance(self.experiment, MotionQCExperiment) else DEFAULT_KIND
 
     @property
     def name(self) -> str:
@@ -135,7 +144,7 @@ def apply_override(data: dict[str, Any], loc: Loc, value: Any, label: str) -> No
         if not isinstance(child, dict):
             raise SpecError([f"{label}: {'.'.join(map(str, loc[: i + 1]))}: is not an object (got {json.dumps(child)})"])
         node = child
-    if loc[-1] == "kind" and node.get("kind") != value:
+    if loc[-1] == "kind" and len(loc) > 1 and node.get("kind") != value:
         node.clear()  # a new kind starts from its own defaults, as with `extends`
     node[loc[-1]] = value
 
@@ -174,12 +183,23 @@ def origin_finder(origins: dict[Loc, str], default: str):
     return source_of
 
 
-def validate_data(data: dict[str, Any], source_of) -> Experiment:
+def experiment_class(data: dict[str, Any], source_of) -> type[Experiment] | type[MotionQCExperiment]:
+    kind = data.get("kind", DEFAULT_KIND)
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise SpecError([problem(source_of(("kind",)), ("kind",), f"unknown experiment kind (expected one of {list(KINDS)})", kind)])
+    return KINDS[kind]
+
+
+def validate_data(data: dict[str, Any], source_of) -> Experiment | MotionQCExperiment:
+    cls = experiment_class(data, source_of)
+    if cls is Experiment:
+        data = {k: v for k, v in data.items() if k != "kind"}  # keeps translation hashes as they were
     try:
-        experiment = Experiment.model_validate(data)
+        experiment = cls.model_validate(data)
     except ValidationError as exc:
         raise SpecError(validation_problems(exc.errors(), data, source_of)) from None
-    problems = [problem(source_of(loc), loc, rule, value) for loc, rule, value in cross_field_problems(experiment)]
+    rules = cross_field_problems if cls is Experiment else motion_problems
+    problems = [problem(source_of(loc), loc, rule, value) for loc, rule, value in rules(experiment)]
     if problems:
         raise SpecError(problems)
     return experiment

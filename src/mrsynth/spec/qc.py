@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from pydantic import Field, model_validator
+from pydantic import Field, model_serializer, model_validator
 
 from mrsynth.spec.base import StrictModel
 
@@ -67,6 +67,29 @@ class QCSpec(StrictModel):
 
     bins: int = Field(32, **_bounds("bins"))
     """Histogram bins per axis for mutual information."""
+
+    max_motion_score: float | None = Field(None, gt=0)
+    """Volume-level filter: flag every slice of a subject whose source or target volume's predicted motion
+    score (mm RMS deviation, see `motion_model`) exceeds this, with reason `motion`; null: off."""
+
+    motion_model: str | None = Field(None, min_length=1)
+    """A finished `motion_qc` run (registry spec name, or a spec-hash / run-id prefix) that scores each
+    source/target volume once (cached); without `max_motion_score` the scores are only reported."""
+
+    @model_validator(mode="after")
+    def _motion_filter_has_a_model(self) -> QCSpec:
+        if self.max_motion_score is not None and self.motion_model is None:
+            raise ValueError(f"max_motion_score needs motion_model (a finished motion_qc run) (got {self.max_motion_score:g})")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_unused_motion_filter(self, handler):
+        """Specs that do not use the motion filter keep the hash they had before it existed."""
+        data = handler(self)
+        if self.motion_model is None and self.max_motion_score is None:
+            data.pop("max_motion_score", None)
+            data.pop("motion_model", None)
+        return data
 
     @model_validator(mode="after")
     def _offset_rule_can_fire(self) -> QCSpec:

@@ -37,10 +37,12 @@ def qc_filtered_rows(data: PreparedData, qc) -> tuple[np.ndarray, pd.DataFrame]:
     """Training rows that pass the QC filter, and the whole table with `flagged`/`reasons` columns.
 
     Only training slices are filtered: validation and test keep every stored slice, so runs that differ
-    in their filter are scored on the same slices."""
+    in their filter are scored on the same slices. With `qc.motion_model`, each subject's source and target
+    volumes get a motion score (cached per model run and file content) and the table gets their columns."""
+    from mrsynth.motion.scorer import qc_motion_scores
     from mrsynth.qc.filter import apply_qc
 
-    table = apply_qc(data.slices.table(), qc)
+    table = apply_qc(data.slices.table(), qc, qc_motion_scores(data, qc))
     train = table[table["split"] == "train"]
     keep = ~train["flagged"].to_numpy() if qc.enabled else np.ones(len(train), dtype=bool)
     return np.sort(train["row"].to_numpy()[keep]), table

@@ -1,0 +1,218 @@
+"""`mrsynth run` of a motion_qc spec: cached samples → SFCN fit → test metrics, calibration plot, real-volume
+scores, optional transfer head; tracked in MLflow and the registry like translation runs (a record for every
+outcome: FINISHED, FAILED with its reason, KILLED)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mrsynth import registry
+from mrsynth.errors import DataError, MrsynthError
+from mrsynth.fsutil import json_text
+from mrsynth.motion.bins import ScoreBins
+from mrsynth.motion.generate import MotionData, prepare_motion_data
+from mrsynth.motion.scorer import MODEL_FORMAT
+from mrsynth.motion.volumes import require_file
+from mrsynth.paths import project_root, runs_dir
+from mrsynth.provenance import code_version
+from mrsynth.tracking import Tracker, spec_params
+from mrsynth.train.runner import RunResult
+
+HEADLINE = ("test/r2", "test/mae", "test/pearson", "val/best_r2", "transfer/balanced_accuracy", "transfer/macro_f1")
+
+
+class MotionRun:
+    """MLflow run, registry record and local folder of one motion_qc run."""
+
+    def __init__(self, tracker: Tracker, record: dict[str, Any], run_dir: Path):
+        self.tracker, self.record, self.run_dir = tracker, record, run_dir
+
+    def save_record(self, **fields: Any) -> None:
+        self.record.update(fields)
+        registry.write_record(self.record)
+
+    def finish(self, status: str, metrics: dict[str, float], reason: str | None = None) -> None:
+        if reason:
+            self.tracker.set_tags({"failure_reason": reason[:4000]})
+        self.tracker.end(status)
+        headline = {k: metrics[k] for k in HEADLINE if k in metrics and np.isfinite(metrics[k])}
+        self.save_record(status=status, reason=reason, metrics=headline, ended_at=registry.now())
+
+
+def _spec_path(loaded) -> str:
+    try:
+        return str(loaded.path.relative_to(project_root()))
+    except ValueError:
+        return str(loaded.path)
+
+
+def open_motion_run(loaded, data: MotionData, tracker: Tracker, resume: bool, parent_run_id: str | None,
+                    extra_tags: dict[str, str]) -> tuple[MotionRun, dict[str, Any] | None]:
+    exp = loaded.experiment
+    unfinished = [r for r in registry.iter_records() if r["spec_hash"] == loaded.spec_hash and r["status"] != "FINISHED"]
+    if resume and not unfinished:
+        raise MrsynthError(f"--resume: no unfinished run of {exp.name} with spec hash {loaded.spec_hash[:12]} in the registry")
+    if resume:
+        record = unfinished[-1]
+        tracker.reopen(record["run_id"])
+        run_dir = Path(record["run_dir"])
+    else:
+        tags = {"spec_name": exp.name, "spec_hash": loaded.spec_hash, "kind": "motion_qc", **extra_tags}
+        run_id = tracker.start(exp.family or exp.name, exp.name, tags, parent_run_id)
+        run_dir = runs_dir() / exp.name / run_id
+        record = registry.new_record(run_id, exp.name, loaded.spec_hash, exp.resolved(), spec_path=_spec_path(loaded),
+                                     extends_chain=[str(p) for p in loaded.chain], cache_keys=data.cache_keys(),
+                                     data_fingerprint=data.data_fingerprint, code_version=code_version(),
+                                     mlflow={"tracking_uri": tracker.uri, "experiment": exp.family or exp.name, "run_id": run_id},
+                                     run_dir=str(run_dir))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run = MotionRun(tracker, record, run_dir)
+    run.save_record(status="RUNNING")
+    last = run_dir / "checkpoints" / "last.pt"
+    if resume and last.is_file():
+        from mrsynth.train.checkpoint import load_checkpoint
+
+        return run, load_checkpoint(last)
+    return run, None
+
+
+def run_motion_qc(loaded, tracking_uri: str | None = None, resume: bool = False, progress: bool = True,
+                  parent_run_id: str | None = None, extra_tags: dict[str, str] | None = None) -> RunResult:
+    """Run one motion_qc spec end to end; every outcome leaves a registry record."""
+    if loaded.experiment.transfer is not None:  # fail before minutes of training, not after
+        require_file(loaded.resolve_path(loaded.experiment.transfer.labels), "transfer.labels")
+    data = prepare_motion_data(loaded, progress=progress)
+    tracker = Tracker(tracking_uri)
+    run, resume_state = open_motion_run(loaded, data, tracker, resume, parent_run_id, extra_tags or {})
+    metrics: dict[str, float] = {}
+    try:
+        if resume_state is None:
+            _log_setup(run, loaded, data)
+        metrics = _train_and_evaluate(run, loaded, data, resume_state, progress, metrics)
+        run.finish("FINISHED", metrics)
+        return RunResult(run.record["run_id"], "FINISHED", metrics, tracker.uri, run.run_dir)
+    except KeyboardInterrupt:
+        run.finish("KILLED", metrics, "interrupted")
+        raise
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        run.finish("FAILED", metrics, reason)
+        if isinstance(exc, MrsynthError):
+            return RunResult(run.record["run_id"], "FAILED", metrics, tracker.uri, run.run_dir, reason)
+        raise
+
+
+def _log_setup(run: MotionRun, loaded, data: MotionData) -> None:
+    exp = loaded.experiment
+    counts = {split: len(data.split_volumes(split)) for split in ("train", "val", "test")}
+    run.tracker.log_params(spec_params(exp.resolved()))
+    version = run.record["code_version"]
+    run.tracker.set_tags({"spec_hash": loaded.spec_hash, "data_fingerprint": data.data_fingerprint,
+                          "git_commit": version.get("commit") or "unknown", "git_dirty": version.get("dirty"),
+                          "volumes.excluded": ",".join(sorted(data.excluded)) or "none",
+                          **{f"volumes.{split}": n for split, n in counts.items()}})
+    run.tracker.log_json(exp.resolved(), "resolved_spec.json")
+
+
+def score_bins(exp, train_scores: np.ndarray) -> ScoreBins:
+    """Bins from 0 to model.score_max, or to the largest training score when that is null."""
+    high = exp.model.score_max or float(np.max(train_scores, initial=0.0))
+    if high <= 0:
+        raise DataError("every generated training sample has score 0: raise motion.max_rotation_deg/max_translation_mm "
+                        "or lower motion.clean_fraction")
+    return ScoreBins(0.0, high, exp.model.bins, exp.model.label_sigma)
+
+
+def _train_and_evaluate(run: MotionRun, loaded, data: MotionData, resume_state, progress: bool,
+                        metrics: dict[str, float]) -> dict[str, float]:
+    import torch
+
+    from mrsynth.motion.train import BEST, fit_sfcn, predict_scores, regression_metrics
+    from mrsynth.nn.sfcn import SFCN
+    from mrsynth.train.checkpoint import load_checkpoint
+    from mrsynth.train.loop import pick_device
+
+    exp = loaded.experiment
+    torch.manual_seed(exp.train.seed)
+    device = pick_device(exp.train.device)
+    (train_x, train_y, _), val, test = (data.arrays(split) for split in ("train", "val", "test"))
+    if len(train_y) == 0 or len(val[1]) == 0:
+        raise DataError("the split leaves no training or no validation volumes (check data.split and data.exclude)")
+    bins = score_bins(exp, train_y)
+    net = SFCN(exp.model.widths, exp.model.bins, exp.model.dropout).to(device)
+    ckpt = run.run_dir / "checkpoints"
+    result = fit_sfcn(net, (train_x, train_y), val[:2], bins, exp.train, device, ckpt,
+                      lambda epoch, m: run.tracker.log_metrics(m, step=epoch), resume_state, progress)
+    net.load_state_dict(load_checkpoint(ckpt / BEST)["net"])
+    predicted = predict_scores(net, test[0], bins, device) if len(test[1]) else np.zeros(0)
+    metrics.update({f"test/{k}": v for k, v in regression_metrics(predicted, test[1]).items()})
+    metrics.update({"val/best_r2": result.best_r2, "best_epoch": float(result.best_epoch or 0),
+                    "epochs_done": float(result.epochs_done)})
+    run.tracker.log_metrics(metrics, step=result.epochs_done)
+    scores, embeddings = _real_volume_outputs(net, bins, data, device)
+    head = _transfer(run, loaded, data, embeddings, scores, metrics) if exp.transfer is not None else None
+    _log_outputs(run, loaded, net, bins, predicted, test, scores, head, metrics)
+    return metrics
+
+
+def _real_volume_outputs(net, bins: ScoreBins, data: MotionData, device) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Predicted score and embedding of every real volume of the dataset (excluded ones too)."""
+    import torch
+
+    from mrsynth.motion.train import predict_scores
+
+    ids = [v.id for v in data.volumes]
+    inputs = np.stack([data.inputs[i][1] for i in ids])[:, None]
+    predicted = predict_scores(net, inputs, bins, device)
+    with torch.no_grad():
+        net.eval()
+        embedded = np.concatenate([net.embed(torch.from_numpy(inputs[i : i + 16]).float().to(device)).cpu().numpy()
+                                   for i in range(0, len(ids), 16)])
+    table = pd.DataFrame({"volume": ids, "subject": [v.subject for v in data.volumes],
+                          "split": [data.split_of[v.subject] for v in data.volumes],
+                          "excluded": [i in data.excluded for i in ids], "predicted_score": predicted})
+    return table, dict(zip(ids, embedded, strict=True))
+
+
+def _transfer(run: MotionRun, loaded, data: MotionData, embeddings, scores: pd.DataFrame, metrics: dict[str, float]):
+    from mrsynth.motion.transfer import run_transfer, volume_labels
+
+    spec = loaded.experiment.transfer
+    labels = volume_labels(loaded.resolve_path(spec.labels), data.volumes)
+    result = run_transfer(embeddings, labels, data.volumes, spec)
+    metrics.update({f"transfer/{k}": v for k, v in result.metrics.items()})
+    run.tracker.log_metrics({f"transfer/{k}": v for k, v in result.metrics.items()}, step=0)
+    scores["label"] = scores["volume"].map(labels)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "transfer_predictions.csv"
+        result.table.to_csv(path, index=False)
+        run.tracker.log_artifact(path, "transfer")
+    return result.head
+
+
+def _log_outputs(run: MotionRun, loaded, net, bins: ScoreBins, predicted, test, scores: pd.DataFrame, head, metrics) -> None:
+    import torch
+
+    from mrsynth.motion.figures import calibration_plot
+    from mrsynth.train.checkpoint import save_checkpoint
+
+    exp = loaded.experiment
+    out = run.run_dir / "outputs"
+    out.mkdir(parents=True, exist_ok=True)
+    calibration_plot(predicted, test[1], out / "calibration.png", f"{exp.name}: test samples", metrics["test/r2"])
+    pd.DataFrame({"volume": test[2], "true_score": test[1], "predicted_score": predicted}).to_csv(out / "test_predictions.csv", index=False)
+    scores.to_csv(out / "volume_scores.csv", index=False)
+    (out / "resolved_spec.json").write_text(json_text(exp.resolved()))
+    model = {"format": MODEL_FORMAT, "sfcn": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+             "score_range": [bins.low, bins.high], "resolved_spec": json_text(exp.resolved()),
+             "spec_hash": loaded.spec_hash, "transfer": head, "torch": str(torch.__version__)}
+    save_checkpoint(out / "model.pt", model)
+    for name, folder in (("calibration.png", "eval"), ("test_predictions.csv", "eval"), ("volume_scores.csv", "eval"),
+                         ("model.pt", "model"), ("resolved_spec.json", "model")):
+        run.tracker.log_artifact(out / name, folder)
+    run.save_record(model_path=str(out / "model.pt"))
