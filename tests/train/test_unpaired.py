@@ -90,3 +90,14 @@ def test_nec_terms_are_adversarial_and_ngf_and_contrast_inversion_is_free():
     moved = objective.generator_terms(nets.generator, nets.discriminator, batch, {"fake": source.roll(3, dims=-1)})
     assert set(inverted) == {"g_ngf", "g_adversarial", "g_total"}
     assert inverted["g_ngf"] < moved["g_ngf"]
+
+
+def test_flips_mirror_left_right_and_sagittal_slices_are_not_flipped():
+    from mrsynth.train.batches import left_right_dim, make_batch
+
+    ramp = np.broadcast_to(np.arange(6, dtype=np.float32)[:, None], (1, 6, 6)).copy()  # varies along x only
+    masks = np.ones((1, 3, 6, 6), dtype=np.uint8)
+    axial = make_batch(SliceArrays(ramp, ramp, masks, np.arange(1), left_right_dim(2)), np.arange(1), np.array([True]))
+    assert torch.equal(axial.source[0, 0], torch.from_numpy(ramp[0, ::-1].copy()))
+    sagittal = make_batch(SliceArrays(ramp, ramp, masks, np.arange(1), left_right_dim(0)), np.arange(1), np.array([True]))
+    assert torch.equal(sagittal.source[0, 0], torch.from_numpy(ramp[0]))

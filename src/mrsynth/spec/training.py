@@ -42,7 +42,7 @@ class TrainSpec(StrictModel):
     amp: bool = True
     """Mixed precision on CUDA (ignored on CPU)."""
     flips: bool = True
-    """Random left-right flips of training slices."""
+    """Random left-right flips (mirroring canonical x) of training slices or patches; sagittal slices have none."""
     num_workers: int = Field(default=0, ge=0)
     """Data-loader worker processes (slices are memory-mapped; 0 is usually fastest on CPU)."""
     sample_every: int = Field(default=5, ge=1)

@@ -13,12 +13,15 @@ MASK_CHANNEL = {"source": 0, "target": 1, "intersection": 2}
 
 @dataclass
 class SliceArrays:
-    """One split's slices: (n, h, w) source and target, (n, 3, h, w) masks, restricted to `rows`."""
+    """One split's slices: (n, h, w) source and target, (n, 3, h, w) masks, restricted to `rows`.
+
+    `flip_dim` is the slice dimension a left-right flip mirrors (see `left_right_dim`); None: no flips."""
 
     source: np.ndarray
     target: np.ndarray
     masks: np.ndarray
     rows: np.ndarray
+    flip_dim: int | None = -2
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -27,7 +30,7 @@ class SliceArrays:
         """Copy the selected rows out of the memory map once: later batches are plain array indexing."""
         rows = np.sort(self.rows)
         return SliceArrays(np.ascontiguousarray(self.source[rows]), np.ascontiguousarray(self.target[rows]),
-                           np.ascontiguousarray(self.masks[rows]), np.arange(len(rows)))
+                           np.ascontiguousarray(self.masks[rows]), np.arange(len(rows)), self.flip_dim)
 
     def epoch_batches(self, batch_size: int, seed: int, epoch: int, flips: bool, pin: bool = False,
                       rank: int = 0, world: int = 1) -> Iterator[Batch]:
@@ -90,6 +93,14 @@ class Batch:
         return None if kind == "none" else self.masks[:, MASK_CHANNEL[kind] : MASK_CHANNEL[kind] + 1]
 
 
+def left_right_dim(axis: int) -> int | None:
+    """The slice dimension along canonical x (left-right) for slices cut along `axis`.
+
+    A stored slice keeps the two other canonical axes in order, so x is its first dimension for axial
+    (axis 2) and coronal (axis 1) slices; sagittal slices (axis 0) have no left-right direction."""
+    return None if axis == 0 else -2
+
+
 def epoch_plan(n: int, seed: int, epoch: int, flips: bool) -> tuple[np.ndarray, np.ndarray]:
     """The shuffled order and per-sample flip flags of one epoch."""
     rng = np.random.default_rng([seed, epoch])
@@ -103,11 +114,11 @@ def make_batch(arrays: SliceArrays, index: np.ndarray, flip: np.ndarray | None =
     source = torch.from_numpy(np.ascontiguousarray(arrays.source[rows]))[:, None]
     target = torch.from_numpy(np.ascontiguousarray(arrays.target[rows]))[:, None]
     masks = torch.from_numpy(np.ascontiguousarray(arrays.masks[rows])).float()
-    if flip is not None and flip.any():
-        chosen = torch.from_numpy(flip)
-        source[chosen] = source[chosen].flip(-1)
-        target[chosen] = target[chosen].flip(-1)
-        masks[chosen] = masks[chosen].flip(-1)
+    if flip is not None and flip.any() and arrays.flip_dim is not None:
+        chosen, dim = torch.from_numpy(flip), arrays.flip_dim
+        source[chosen] = source[chosen].flip(dim)
+        target[chosen] = target[chosen].flip(dim)
+        masks[chosen] = masks[chosen].flip(dim)
     batch = Batch(source, target, masks)
     return batch.pinned() if pin else batch
 

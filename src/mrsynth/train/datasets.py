@@ -10,7 +10,7 @@ from torch import nn
 
 from mrsynth.data.prepare import PreparedData
 from mrsynth.spec.experiment import Experiment
-from mrsynth.train.batches import SliceArrays, UnpairedSlices
+from mrsynth.train.batches import SliceArrays, UnpairedSlices, left_right_dim
 
 Predictor = Callable[[nn.Module, str], np.ndarray]
 
@@ -22,7 +22,7 @@ def training_set(exp: Experiment, data: PreparedData, rows: np.ndarray):
 
         return PatchTrainingSet.from_prepared(data, rows, exp.data.patches, exp.data.slicing.axis)
     source, target, masks = data.slices.arrays("train")
-    arrays = SliceArrays(source, target, masks, rows).in_memory()
+    arrays = SliceArrays(source, target, masks, rows, left_right_dim(exp.data.slicing.axis)).in_memory()
     if exp.data.dataset.paired:
         return arrays
     table = data.slices.table()
