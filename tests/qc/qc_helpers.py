@@ -14,6 +14,9 @@ REAL_PAIRS = {
     "brats-t1n-t2w": ("brats_gli_00001/BraTS-GLI-00001-000-t1n.nii.gz", "brats_gli_00001/BraTS-GLI-00001-000-t2w.nii.gz"),
     "brats-t1c-t2w": ("brats_gli_00001/BraTS-GLI-00001-000-t1c.nii.gz", "brats_gli_00001/BraTS-GLI-00001-000-t2w.nii.gz"),
     "tcga-t1-t2": ("tcga_du_7294/TCGA-DU-7294_t1_bet.nii.gz", "tcga_du_7294/TCGA-DU-7294_t2_bet.nii.gz"),
+    "tcga-t1c-t2": ("tcga_du_7294/TCGA-DU-7294_t1c_bet.nii.gz", "tcga_du_7294/TCGA-DU-7294_t2_bet.nii.gz"),
+    "tcga-flair-t2": ("tcga_du_7294/TCGA-DU-7294_fla_bet.nii.gz", "tcga_du_7294/TCGA-DU-7294_t2_bet.nii.gz"),
+    "tcga-t1-t1c": ("tcga_du_7294/TCGA-DU-7294_t1_bet.nii.gz", "tcga_du_7294/TCGA-DU-7294_t1c_bet.nii.gz"),
 }
 _cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 

@@ -122,3 +122,31 @@ def test_one_slice_runs_on_threads_equal_the_reference(monkeypatch, threads):
     args = dict(axis=2, max_offset=2, bins=16, min_brain_fraction=0.0)
     fast = slice_pair_metrics(source, target, source_mask.astype(np.uint8), target_mask.astype(np.uint8), **args)
     assert_tables_equal(fast, reference_slice_metrics(source, target, source_mask, target_mask, **args))
+
+
+@pytest.mark.parametrize("given", ["source", "target"])
+def test_one_given_mask_and_one_nonzero_mask_equal_the_reference(given):
+    source, target, source_mask, target_mask = random_masked_pair(10)
+    source, target = source * source_mask, target * target_mask  # the other mask comes from its zeros
+    masks = {"source_mask": source_mask} if given == "source" else {"target_mask": target_mask.astype(np.uint8)}
+    args = dict(axis=1, max_offset=2, bins=16, min_brain_fraction=0.05)
+    fast = slice_pair_metrics(np.asfortranarray(source), target, **masks, **args)
+    assert len(fast) > 10
+    assert_tables_equal(fast, reference_slice_metrics(source, target, **masks, **args))
+
+
+def test_fortran_ordered_volumes_give_the_same_table_as_c_ordered_ones():
+    source, target, source_mask, target_mask = random_masked_pair(11)
+    args = dict(axis=2, max_offset=2, bins=32, min_brain_fraction=0.0)
+    c_ordered = slice_pair_metrics(source, target, source_mask, target_mask, **args)
+    fortran = slice_pair_metrics(*(np.asfortranarray(a) for a in (source, target, source_mask, target_mask)), **args)
+    assert_tables_equal(fortran, c_ordered)
+
+
+def test_read_only_volumes_are_accepted():
+    source, target, source_mask, target_mask = random_masked_pair(12)
+    arrays = [source, target, source_mask, target_mask]
+    expected = slice_pair_metrics(*arrays, min_brain_fraction=0.0)
+    for array in arrays:
+        array.flags.writeable = False  # as memory-mapped inputs are
+    assert_tables_equal(slice_pair_metrics(*arrays, min_brain_fraction=0.0), expected)

@@ -45,7 +45,8 @@ def test_qc_csv_has_the_contract_columns_and_flags_the_corrupt_slices(pair_files
     assert written["slice"].tolist() == np.flatnonzero(fractions >= 0.1).tolist()
     assert written["flagged"].tolist() == table["flagged"].tolist()
     corrupt = written.set_index("slice").loc[[9, 10, 11]]
-    assert corrupt["flagged"].all() and (corrupt["reasons"] == "mi<1").all()
+    # the middle one may also read `offset`: with its own target slice noise, a clean one 2 away matches best
+    assert corrupt["flagged"].all() and corrupt["reasons"].str.split(";").map(lambda r: "mi<1" in r).all()
     assert written.set_index("slice").loc[[4, 16, 19], "flagged"].eq(False).all()
     figures = sorted(p.name for p in (out / "figures").iterdir())
     assert {"slice009.png", "slice010.png", "slice011.png"} <= set(figures)

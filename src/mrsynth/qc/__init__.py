@@ -10,8 +10,8 @@ Per slice z along the slicing axis, with M the intersection of the source and ta
 - best_offset, mi_delta: argmax over d in -k..k of MI(source z, target z+d), each over the
   intersection of those two slices' masks; gain over d = 0;
 - brain_fraction: |M| / slice size;
-- slab_offset, slab_mi_delta: the same on the per-offset median of the MI curves of neighbouring slices,
-  the robust estimate the offset rule of the filter uses.
+- slab_offset, slab_mi_delta: the same on the per-offset median of the bias-corrected MI curves of
+  neighbouring slices, the robust estimate the offset rule of the filter uses (`mrsynth.qc.offset`).
 Degenerate slices: see `mrsynth.qc.metrics`. The per-slice `reference_slice_metrics` gives the same
 table, slowly.
 """

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mrsynth.qc.mi import histogram_mi
+from mrsynth.qc.mi import histogram_mi, plugin_bias
 from mrsynth.qc.offset import best_offsets, slab_median_curves
 from mrsynth.qc.runs import block_metrics
-from mrsynth.qc.stack import SliceBlock, survey
+from mrsynth.qc.stack import SliceBlock, fortran_ordered, survey
 
 METRIC_COLUMNS = ["slice", "dice", "ncc", "mi", "edge_corr", "best_offset", "mi_delta", "brain_fraction"]
 ROBUST_COLUMNS = ["slab_offset", "slab_mi_delta"]
@@ -36,7 +36,8 @@ def slice_pair_metrics(
     """One row per slice along `axis` whose brain_fraction ≥ min_brain_fraction, sorted by slice.
 
     Columns METRIC_COLUMNS (definitions in `mrsynth.qc`) then `slab_offset`, `slab_mi_delta`: the
-    argmax and gain of the per-offset median MI curve of listed slices within ±slab_radius.
+    argmax and gain of the per-offset median of the bias-corrected MI curves of listed slices within
+    ±slab_radius (`mrsynth.qc.offset`).
     """
     if source.shape != target.shape:
         raise ValueError(f"source shape {source.shape} differs from target shape {target.shape}")
@@ -49,16 +50,19 @@ def slice_pair_metrics(
         return pd.DataFrame({c: pd.Series(dtype=int if c in integer else float) for c in METRIC_COLUMNS + ROBUST_COLUMNS})
 
     # listed slices first..last, k slices either side for the offset search, in-plane box of the masks
-    block = SliceBlock(found, axis, int(slices[0]), int(slices[-1]) + 1, max_offset)
-    src, tgt = block.crop(source, np.float32), block.crop(target, np.float32)
-    if not (np.isfinite(src).all() and np.isfinite(tgt).all()):
+    transposed = fortran_ordered(source, target)  # NIfTI data: crop slices from the transposes, no strided reads
+    block = SliceBlock(found, source.shape, axis, int(slices[0]), int(slices[-1]) + 1, max_offset, transposed)
+    (src, src_mask), (tgt, tgt_mask) = block.crop(source, source_mask), block.crop(target, target_mask)
+    # NaN or ±inf anywhere makes a min or max non-finite: two fast reductions per image
+    if not np.isfinite([src.min(initial=0), src.max(initial=0), tgt.min(initial=0), tgt.max(initial=0)]).all():
         raise ValueError("source or target has NaN or infinite values near the masks")
-    stacks = (src, tgt, block.crop_mask(source, source_mask), block.crop_mask(target, target_mask))
+    stacks = (src, tgt, src_mask, tgt_mask)
     rows = slices - slices[0]  # listed rows among first..last (all of them unless a slice dips below the fraction)
     joint, (dice, ncc, edge_corr) = block_metrics(stacks, max_offset, bins)
     curves = histogram_mi(joint[rows])
     best, delta = best_offsets(curves, max_offset)
-    slab_best, slab_delta = best_offsets(slab_median_curves(curves, slices, slab_radius), max_offset)
+    corrected = curves - plugin_bias(joint[rows])  # offsets compare MI over different intersections
+    slab_best, slab_delta = best_offsets(slab_median_curves(corrected, slices, slab_radius), max_offset)
     return pd.DataFrame(
         {
             "slice": slices,

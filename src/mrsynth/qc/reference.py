@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from skimage.filters import sobel
 from sklearn.metrics import mutual_info_score
+from sklearn.metrics.cluster import contingency_matrix
 
 
 def _bin(values: np.ndarray, bins: int) -> np.ndarray:
@@ -22,10 +23,15 @@ def _bin(values: np.ndarray, bins: int) -> np.ndarray:
     return np.minimum(((values - low) * scale).astype(np.int64), bins - 1)
 
 
-def _mi(a: np.ndarray, b: np.ndarray, mask: np.ndarray, bins: int) -> float:
+def _mi(a: np.ndarray, b: np.ndarray, mask: np.ndarray, bins: int) -> tuple[float, float]:
+    """(plug-in MI, MI minus its Miller–Madow bias (occupied cells - rows - columns + 1) / 2N) over the mask."""
     if not mask.any():
-        return float("nan")
-    return float(mutual_info_score(_bin(a[mask], bins), _bin(b[mask], bins)))
+        return float("nan"), float("nan")
+    x, y = _bin(a[mask], bins), _bin(b[mask], bins)
+    table = contingency_matrix(x, y, sparse=True)  # one row per occupied x bin, one column per occupied y bin
+    mi = float(mutual_info_score(None, None, contingency=table))
+    occupied = table.nnz - table.shape[0] - table.shape[1] + 1
+    return mi, mi - occupied / (2.0 * x.size)
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -79,22 +85,24 @@ def reference_slice_metrics(
     ms = np.moveaxis(source != 0 if source_mask is None else source_mask.astype(bool), axis, 0)
     mt = np.moveaxis(target != 0 if target_mask is None else target_mask.astype(bool), axis, 0)
     listed = [z for z in range(s.shape[0]) if (ms[z] & mt[z]).mean() >= min_brain_fraction]
-    curves = {}
+    curves, corrected = {}, {}
     for z in listed:
-        curves[z] = {
+        pairs = {
             d: _mi(s[z], t[z + d], ms[z] & mt[z + d], bins)
             for d in range(-max_offset, max_offset + 1)
             if 0 <= z + d < s.shape[0]
         }
+        curves[z] = {d: mi for d, (mi, _) in pairs.items()}
+        corrected[z] = {d: unbiased for d, (_, unbiased) in pairs.items()}
     rows = [_slice_row(s, t, ms, mt, z, curves[z], bins) for z in listed]
     for row in rows:
-        row["slab_offset"], row["slab_mi_delta"] = _best(_slab_curve(curves, row["slice"], slab_radius))
+        row["slab_offset"], row["slab_mi_delta"] = _best(_slab_curve(corrected, row["slice"], slab_radius))
     columns = ["slice", "dice", "ncc", "mi", "edge_corr", "best_offset", "mi_delta", "brain_fraction"]
     return pd.DataFrame(rows, columns=[*columns, "slab_offset", "slab_mi_delta"])
 
 
 def _slab_curve(curves: dict[int, dict[int, float]], z: int, radius: int) -> dict[int, float]:
-    """Median, per offset, of the valid MI values of listed slices z-radius..z+radius."""
+    """Median, per offset, of the valid (bias-corrected) MI values of listed slices z-radius..z+radius."""
     slab: dict[int, float] = {}
     for d in sorted({d for zz in curves for d in curves[zz]}):
         values = [curves[zz][d] for zz in range(z - radius, z + radius + 1) if zz in curves and d in curves[zz]]

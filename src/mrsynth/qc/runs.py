@@ -1,9 +1,8 @@
-"""The metrics of a block of slices, computed run by run so every temporary stays in the CPU cache.
+"""The metrics of a block of slices, run by run: compiled loops (`mrsynth.qc.kernels`) on threads.
 
-A run is a few consecutive slices (about CHUNK_VOXELS in-plane voxels) with their k neighbours
-either side; runs are independent, so they are spread over threads (numpy releases the GIL inside
-its loops). Per run and offset d, the voxels of M_d = source mask ∩ target mask of slice z+d are
-gathered once; the d = 0 gather also feeds Dice, NCC and the edge correlation.
+A run is a few consecutive slices (about CHUNK_VOXELS in-plane voxels); each is scanned only
+within its own in-plane box of the masks (no masked voxel lies outside it), and runs are
+independent, so they are spread over threads (the compiled loops release the GIL).
 """
 
 from __future__ import annotations
@@ -13,13 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from mrsynth.qc.correlation import interior_sobel_magnitude, segment_pearson
-from mrsynth.qc.mi import Segments, pair_histograms, slice_counts_of
-from mrsynth.qc.stack import in_plane_box
-
 CHUNK_VOXELS = 1 << 17
-"""In-plane voxels per run: a run's float64 temporaries fit in a 2 MB L2 cache."""
+"""In-plane voxels per run: small runs keep both threads busy and the boxes tight."""
 THREADS_VARIABLE = "MRSYNTH_QC_THREADS"
+CONSTANT = 1e-12
+"""A group whose variance about its pivot is below this fraction of its sum of squares is constant."""
 
 
 def qc_threads() -> int:
@@ -35,21 +32,26 @@ def qc_threads() -> int:
 def block_metrics(stacks: tuple[np.ndarray, ...], max_offset: int, bins: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """(n, 2k+1, bins, bins) offset joint histograms and per-slice [dice, ncc, edge_corr] of the centre slices.
 
-    `stacks` are source, target, source mask, target mask as (n + 2k, h, w) blocks with k slices of
-    padding (empty masks where the volume ends) on both ends and a one-pixel in-plane rim.
+    `stacks` are source, target (float32), source mask, target mask (bool) as C-contiguous
+    (n + 2k, h, w) blocks with k slices of padding (empty masks where the volume ends) on both
+    ends and a one-pixel in-plane rim that no mask reaches.
     """
+    from mrsynth.qc import kernels  # numba compiles (or loads its cache) on first use, not on import
+
     k, n = max_offset, stacks[0].shape[0] - 2 * max_offset
     step = max(1, CHUNK_VOXELS // (stacks[0].shape[1] * stacks[0].shape[2]))
-    joint = np.empty((n, 2 * k + 1, bins, bins), dtype=np.intp)
-    per_slice = [np.empty(n) for _ in range(3)]
+    joint = np.empty((n, 2 * k + 1, bins, bins), dtype=np.int64)
+    stats = np.empty((n, 5))
+
+    union = stacks[2] | stacks[3]
+    rows_used, cols_used = union.any(axis=2), union.any(axis=1)  # per slice, once
 
     def process(start: int) -> None:
-        run = slice(start, min(start + step, n))
-        window = [s[start : run.stop + 2 * k] for s in stacks]  # the run and its k neighbours either side
-        box = (slice(None), *in_plane_box(window[2] | window[3]))  # the run's own box: less to filter and scan
-        joint[run], *values = _run_metrics(*(w[box] for w in window), k, bins)
-        for out, value in zip(per_slice, values, strict=True):
-            out[run] = value
+        stop = min(start + step, n)
+        window = slice(start, stop + 2 * k)  # the run and its k neighbours either side
+        box = (start, stop, *_used_range(rows_used[window]), *_used_range(cols_used[window]), k)
+        kernels.joint_counts(*stacks, *box, bins, joint)
+        kernels.intersection_stats(*stacks, *box, CONSTANT, stats)
 
     workers = min(qc_threads(), -(-n // step))
     if workers > 1:
@@ -58,31 +60,13 @@ def block_metrics(stacks: tuple[np.ndarray, ...], max_offset: int, bins: int) ->
     else:
         for start in range(0, n, step):
             process(start)
-    return joint, per_slice
-
-
-def _run_metrics(src, tgt, src_mask, tgt_mask, k: int, bins: int) -> tuple[np.ndarray, ...]:
-    rows = src.shape[0] - 2 * k
-    centre = slice(k, k + rows)
-    joint = np.empty((rows, 2 * k + 1, bins, bins), dtype=np.intp)
-    for column in range(2 * k + 1):
-        shifted = slice(column, column + rows)
-        mask = src_mask[centre] & tgt_mask[shifted]
-        segments = Segments.of_mask(mask)
-        src_values, tgt_values = src[centre][mask], tgt[shifted][mask]
-        if column == k:
-            dice, ncc, edges = _intersection_metrics(src[centre], tgt[centre], src_mask[centre], tgt_mask[centre],
-                                                     mask, segments, src_values, tgt_values)
-        joint[:, column] = pair_histograms(src_values, tgt_values, segments, bins)
-    return joint, dice, ncc, edges
-
-
-def _intersection_metrics(src, tgt, src_mask, tgt_mask, mask, segments, src_values, tgt_values) -> tuple[np.ndarray, ...]:
-    """Per slice: Dice of the masks and, over their intersection, Pearson of intensities and of Sobel magnitudes."""
-    total = slice_counts_of(src_mask) + slice_counts_of(tgt_mask)
+    source_count, target_count, both, ncc, edge_corr = stats.T
     with np.errstate(invalid="ignore", divide="ignore"):
-        dice = np.where(total > 0, 2.0 * segments.counts / total, np.nan)
-    ncc = segment_pearson(src_values, tgt_values, segments)
-    inner = mask[:, 1:-1, 1:-1]  # the block's one-pixel rim holds no masked voxel
-    edges = segment_pearson(interior_sobel_magnitude(src)[inner], interior_sobel_magnitude(tgt)[inner], segments)
-    return dice, ncc, edges
+        dice = np.where(source_count + target_count > 0, 2.0 * both / (source_count + target_count), np.nan)
+    return joint, [dice, ncc, edge_corr]
+
+
+def _used_range(used: np.ndarray) -> tuple[int, int]:
+    """first, stop of the positions any slice of an (n, size) projection uses; (0, 0) when none."""
+    index = np.flatnonzero(used.any(axis=0))
+    return (int(index[0]), int(index[-1]) + 1) if index.size else (0, 0)

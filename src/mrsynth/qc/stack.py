@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+COPY_SLICES = 16
+"""Slices per copy step: when the slicing axis is the last in memory, 16 float32 fill a 64-byte line."""
+
 
 def as_slice_stack(volume: np.ndarray, axis: int) -> np.ndarray:
     """The volume with the slicing axis first, so `stack[z]` is slice z (a view, no copy)."""
@@ -23,41 +26,49 @@ def volume_mask(volume: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return mask if mask.dtype == bool else mask != 0
 
 
-def in_plane_box(mask_stack: np.ndarray, margin: int = 1) -> tuple[slice, slice]:
-    """Rows and columns that hold every masked voxel of any slice, plus `margin` so 3×3 filters see real data."""
-    rows = np.flatnonzero(mask_stack.any(axis=(0, 2)))
-    cols = np.flatnonzero(mask_stack.any(axis=(0, 1)))
-    if rows.size == 0:  # nothing masked: one pixel keeps the arrays non-empty, every metric is NaN
-        return slice(0, 1), slice(0, 1)
-    height, width = mask_stack.shape[1:]
-    return (
-        slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, height)),
-        slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, width)),
-    )
-
-
 @dataclass(frozen=True)
 class Survey:
-    """Per slice along the axis: voxels in both masks, and which in-plane rows and columns either mask uses."""
+    """Voxels in both masks per slice along the axis, and the in-plane box (slice frame) of either mask."""
 
     both: np.ndarray  # (n,) intp
-    rows_used: np.ndarray  # (n, h) bool
-    cols_used: np.ndarray  # (n, w) bool
+    rows: tuple[int, int]  # first, stop of the rows any mask uses, over all slices
+    cols: tuple[int, int]
+
+
+def _mask_source(volume: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """What defines a volume's mask: a float32 volume itself (its non-zero voxels), else a bool mask."""
+    return volume if mask is None and volume.dtype == np.float32 else volume_mask(volume, mask)
+
+
+def fortran_ordered(*arrays: np.ndarray) -> bool:
+    """Whether all are Fortran-ordered (as NIfTI data is) and not also C-ordered: their transposes are C-ordered."""
+    return all(a.flags.f_contiguous for a in arrays) and not all(a.flags.c_contiguous for a in arrays)
+
+
+def _in_memory_order(a: np.ndarray, b: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Both as C-contiguous arrays, transposed rather than copied when both are Fortran-ordered; the axis in
+    that frame, and whether it is transposed."""
+    if fortran_ordered(a, b):
+        return a.T, b.T, a.ndim - 1 - axis, True
+    return np.ascontiguousarray(a), np.ascontiguousarray(b), axis, False
 
 
 def survey(volumes: tuple[np.ndarray, np.ndarray], masks: tuple[np.ndarray | None, np.ndarray | None], axis: int) -> Survey:
-    """Masks of both volumes reduced in memory order: per-slice overlap counts and in-plane projections."""
-    source, target = (volume_mask(v, m) for v, m in zip(volumes, masks, strict=True))
-    rows_axis, cols_axis = (a for a in range(3) if a != axis)
-    both = (source & target).sum(axis=(rows_axis, cols_axis), dtype=np.intp)
-    union = source | target
+    """Per-slice overlap counts and the in-plane box of the union of two volumes' masks, in one compiled pass."""
+    from mrsynth.qc.kernels import mask_survey  # numba loads on first use, not on import
 
-    def used(reduced_axis: int, kept_axis: int) -> np.ndarray:
-        """(n, len of kept_axis): whether any masked voxel lies on that row or column of each slice."""
-        projection = union.any(axis=reduced_axis)  # the two remaining axes, in their original order
-        return projection if axis < kept_axis else projection.T
-
-    return Survey(both, used(cols_axis, rows_axis), used(rows_axis, cols_axis))
+    a, b = (_mask_source(v, m) for v, m in zip(volumes, masks, strict=True))
+    if a.dtype != b.dtype:  # one mask given, one taken from a volume: compare as masks
+        a, b = a != 0, b != 0
+    a, b, memory_axis, transposed = _in_memory_order(a, b, axis)
+    both = np.empty(a.shape[memory_axis], np.int64)
+    plane = np.empty(tuple(size for i, size in enumerate(a.shape) if i != memory_axis), bool)
+    mask_survey(a, b, memory_axis, both, plane)
+    plane = plane.T if transposed else plane  # the other two axes back in the volume's order
+    rows, cols = np.flatnonzero(plane.any(axis=1)), np.flatnonzero(plane.any(axis=0))
+    if rows.size == 0:  # nothing masked: every slice has an empty overlap
+        return Survey(both, (0, 1), (0, 1))
+    return Survey(both, (int(rows[0]), int(rows[-1]) + 1), (int(cols[0]), int(cols[-1]) + 1))
 
 
 class SliceBlock:
@@ -66,36 +77,50 @@ class SliceBlock:
     Padding makes every stack exactly `pad_slices` slices wider on both ends than first..stop-1
     (empty, masks False, where the volume ends) and one pixel wider than the masks' in-plane box
     (mirrored where the volume ends, as skimage's reflect mode), so shifted views and 3×3 filters
-    never leave the arrays.
+    never leave the arrays. `transposed` crops from the volumes' transposes (cheap for
+    Fortran-ordered volumes): each slice comes out transposed, which no metric can tell.
     """
 
-    def __init__(self, found: Survey, axis: int, first: int, stop: int, pad_slices: int):
-        self.axis, self.first, self.stop, self.pad = axis, first, stop, pad_slices
-        self.z_from, self.z_to = max(first - pad_slices, 0), min(stop + pad_slices, len(found.both))
-        self.rows = self._box(found.rows_used[self.z_from : self.z_to].any(axis=0))
-        self.cols = self._box(found.cols_used[self.z_from : self.z_to].any(axis=0))
+    def __init__(self, found: Survey, shape: tuple[int, ...], axis: int, first: int, stop: int, pad_slices: int,
+                 transposed: bool = False):
+        self.first, self.stop, self.pad, self.transposed = first, stop, pad_slices, transposed
+        self.z_from, self.z_to = max(first - pad_slices, 0), min(stop + pad_slices, shape[axis])
+        height, width = (size for a, size in enumerate(shape) if a != axis)
+        self.rows, self.cols = self._with_rim(found.rows, height), self._with_rim(found.cols, width)
+        self.axis = len(shape) - 1 - axis if transposed else axis
+        if transposed:
+            self.rows, self.cols = self.cols, self.rows
 
     @staticmethod
-    def _box(used: np.ndarray) -> tuple[int, int, int, int]:
+    def _with_rim(used: tuple[int, int], size: int) -> tuple[int, int, int, int]:
         """(start, stop, pad_before, pad_after) of the used range plus one pixel, clipped to the volume."""
-        index = np.flatnonzero(used)
-        if index.size == 0:
-            return 0, 1, 1, 1
-        start, stop = int(index[0]) - 1, int(index[-1]) + 2
-        return max(start, 0), min(stop, used.size), max(-start, 0), max(stop - used.size, 0)
+        start, stop = used[0] - 1, used[1] + 1
+        return max(start, 0), min(stop, size), max(-start, 0), max(stop - size, 0)
 
-    def crop(self, volume: np.ndarray, dtype: type) -> np.ndarray:
-        """The block of one volume (or mask) as a contiguous stack of `dtype`."""
-        (r0, r1, rb, ra), (c0, c1, cb, ca) = self.rows, self.cols
-        stack = as_slice_stack(volume, self.axis)[self.z_from : self.z_to, r0:r1, c0:c1]
-        out = np.ascontiguousarray(stack, dtype=dtype) if dtype is not bool else stack != 0
-        z_pad = (self.z_from - (self.first - self.pad), (self.stop + self.pad) - self.z_to)
-        if any(z_pad) or rb or ra or cb or ca:
-            # masks pad with False; images mirror in-plane (skimage's reflect) and take zeros beyond the volume
-            out = np.pad(out, ((0, 0), (rb, ra), (cb, ca)), mode="constant" if dtype is bool else "symmetric")
-            out = np.pad(out, (z_pad, (0, 0), (0, 0)), mode="constant")
+    def _copy(self, volume: np.ndarray, dtype: type) -> np.ndarray:
+        """The block's slices and box of one volume, unpadded, as a contiguous stack of `dtype`."""
+        (r0, r1, _, _), (c0, c1, _, _) = self.rows, self.cols
+        frame = volume.T if self.transposed else volume
+        stack = as_slice_stack(frame, self.axis)[self.z_from : self.z_to, r0:r1, c0:c1]
+        out = np.empty(stack.shape, dtype)
+        for z in range(0, len(stack), COPY_SLICES):  # a few slices at a time: reads stay in cache lines
+            out[z : z + COPY_SLICES] = stack[z : z + COPY_SLICES]  # to bool: non-zero, as `volume != 0`
         return out
 
-    def crop_mask(self, volume: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        """The block of a volume's mask: the given mask's non-zero voxels, else the volume's."""
-        return self.crop(volume if mask is None else mask, bool)
+    def _padded(self, block: np.ndarray) -> np.ndarray:
+        """Masks pad with False; images mirror in-plane (skimage's reflect) and take zeros beyond the volume."""
+        (_, _, rb, ra), (_, _, cb, ca) = self.rows, self.cols
+        z_pad = (self.z_from - (self.first - self.pad), (self.stop + self.pad) - self.z_to)
+        if any(z_pad) or rb or ra or cb or ca:
+            block = np.pad(block, ((0, 0), (rb, ra), (cb, ca)), mode="constant" if block.dtype == bool else "symmetric")
+            block = np.pad(block, (z_pad, (0, 0), (0, 0)), mode="constant")
+        return block
+
+    def crop(self, volume: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(float32 image, bool mask) blocks of one volume: its mask is the given one, else its non-zero voxels."""
+        image = self._copy(volume, np.float32)
+        if mask is None and volume.dtype == np.float32:
+            mask_block = image != 0  # same voxels as the volume's, from the smaller contiguous block
+        else:
+            mask_block = self._copy(volume if mask is None else mask, bool)
+        return self._padded(image), self._padded(mask_block)
