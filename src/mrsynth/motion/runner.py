@@ -18,60 +18,42 @@ from mrsynth.motion.bins import ScoreBins
 from mrsynth.motion.generate import MotionData, prepare_motion_data
 from mrsynth.motion.scorer import MODEL_FORMAT
 from mrsynth.motion.volumes import require_file
-from mrsynth.paths import project_root, runs_dir
+from mrsynth.paths import runs_dir
 from mrsynth.provenance import code_version
 from mrsynth.tracking import Tracker, spec_params
-from mrsynth.train.runner import RunResult
+from mrsynth.train.runner import RunResult, TrackedRun, latest_unfinished, spec_path
 
 HEADLINE = ("test/r2", "test/mae", "test/pearson", "val/best_r2", "transfer/balanced_accuracy", "transfer/macro_f1")
 
 
-class MotionRun:
+class MotionRun(TrackedRun):
     """MLflow run, registry record and local folder of one motion_qc run."""
 
-    def __init__(self, tracker: Tracker, record: dict[str, Any], run_dir: Path):
-        self.tracker, self.record, self.run_dir = tracker, record, run_dir
-
-    def save_record(self, **fields: Any) -> None:
-        self.record.update(fields)
-        registry.write_record(self.record)
-
-    def finish(self, status: str, metrics: dict[str, float], reason: str | None = None) -> None:
-        if reason:
-            self.tracker.set_tags({"failure_reason": reason[:4000]})
-        self.tracker.end(status)
-        headline = {k: metrics[k] for k in HEADLINE if k in metrics and np.isfinite(metrics[k])}
-        self.save_record(status=status, reason=reason, metrics=headline, ended_at=registry.now())
-
-
-def _spec_path(loaded) -> str:
-    try:
-        return str(loaded.path.relative_to(project_root()))
-    except ValueError:
-        return str(loaded.path)
+    def headline(self, metrics: dict[str, float]) -> dict[str, float]:
+        return {k: metrics[k] for k in HEADLINE if k in metrics and np.isfinite(metrics[k])}
 
 
 def open_motion_run(loaded, data: MotionData, tracker: Tracker, resume: bool, parent_run_id: str | None,
                     extra_tags: dict[str, str]) -> tuple[MotionRun, dict[str, Any] | None]:
     exp = loaded.experiment
-    unfinished = [r for r in registry.iter_records() if r["spec_hash"] == loaded.spec_hash and r["status"] != "FINISHED"]
-    if resume and not unfinished:
+    previous = latest_unfinished(loaded.spec_hash) if resume else None
+    if resume and previous is None:
         raise MrsynthError(f"--resume: no unfinished run of {exp.name} with spec hash {loaded.spec_hash[:12]} in the registry")
-    if resume:
-        record = unfinished[-1]
+    if previous:
+        record = previous
         tracker.reopen(record["run_id"])
         run_dir = Path(record["run_dir"])
     else:
         tags = {"spec_name": exp.name, "spec_hash": loaded.spec_hash, "kind": "motion_qc", **extra_tags}
         run_id = tracker.start(exp.family or exp.name, exp.name, tags, parent_run_id)
         run_dir = runs_dir() / exp.name / run_id
-        record = registry.new_record(run_id, exp.name, loaded.spec_hash, exp.resolved(), spec_path=_spec_path(loaded),
+        record = registry.new_record(run_id, exp.name, loaded.spec_hash, exp.resolved(), spec_path=spec_path(loaded),
                                      extends_chain=[str(p) for p in loaded.chain], cache_keys=data.cache_keys(),
                                      data_fingerprint=data.data_fingerprint, code_version=code_version(),
                                      mlflow={"tracking_uri": tracker.uri, "experiment": exp.family or exp.name, "run_id": run_id},
                                      run_dir=str(run_dir))
     run_dir.mkdir(parents=True, exist_ok=True)
-    run = MotionRun(tracker, record, run_dir)
+    run = MotionRun(loaded, tracker, record, run_dir)
     run.save_record(status="RUNNING")
     last = run_dir / "checkpoints" / "last.pt"
     if resume and last.is_file():

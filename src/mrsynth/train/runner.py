@@ -48,20 +48,20 @@ def qc_filtered_rows(data: PreparedData, qc) -> tuple[np.ndarray, pd.DataFrame]:
     return np.sort(train["row"].to_numpy()[keep]), table
 
 
-def _latest_unfinished(spec_hash: str) -> dict[str, Any] | None:
+def latest_unfinished(spec_hash: str) -> dict[str, Any] | None:
     candidates = [r for r in registry.iter_records() if r["spec_hash"] == spec_hash and r["status"] != "FINISHED"]
     return candidates[-1] if candidates else None
 
 
-def _spec_path(loaded: LoadedSpec) -> str:
+def spec_path(loaded: LoadedSpec) -> str:
     try:
         return str(loaded.path.relative_to(project_root()))
     except ValueError:
         return str(loaded.path)
 
 
-class _Run:
-    """The bookkeeping of one run: MLflow, registry record and local folder move together."""
+class TrackedRun:
+    """The bookkeeping of one run: MLflow, registry record and local folder move together (every experiment kind)."""
 
     def __init__(self, loaded: LoadedSpec, tracker: Tracker, record: dict[str, Any], run_dir: Path):
         self.loaded, self.tracker, self.record, self.run_dir = loaded, tracker, record, run_dir
@@ -74,14 +74,17 @@ class _Run:
         if reason:
             self.tracker.set_tags({"failure_reason": reason[:4000]})
         self.tracker.end(status)
-        headline = {k: metrics[k] for k in metrics if k.startswith("test/") or k == self.loaded.experiment.eval.select_by}
-        self.save_record(status=status, reason=reason, metrics=headline, ended_at=registry.now())
+        self.save_record(status=status, reason=reason, metrics=self.headline(metrics), ended_at=registry.now())
+
+    def headline(self, metrics: dict[str, float]) -> dict[str, float]:
+        """The metrics the registry record keeps."""
+        return {k: metrics[k] for k in metrics if k.startswith("test/") or k == self.loaded.experiment.eval.select_by}
 
 
 def open_run(loaded: LoadedSpec, data: PreparedData, tracker: Tracker, resume: bool, parent_run_id: str | None,
-             extra_tags: dict[str, str]) -> tuple[_Run, dict[str, Any] | None]:
+             extra_tags: dict[str, str]) -> tuple[TrackedRun, dict[str, Any] | None]:
     exp = loaded.experiment
-    previous = _latest_unfinished(loaded.spec_hash) if resume else None
+    previous = latest_unfinished(loaded.spec_hash) if resume else None
     if resume and previous is None:
         raise MrsynthError(f"--resume: no unfinished run of {exp.name} with spec hash {loaded.spec_hash[:12]} in the registry")
     if previous:
@@ -92,13 +95,13 @@ def open_run(loaded: LoadedSpec, data: PreparedData, tracker: Tracker, resume: b
         tags = {"spec_name": exp.name, "spec_hash": loaded.spec_hash, **extra_tags}
         run_id = tracker.start(exp.family or exp.name, exp.name, tags, parent_run_id)
         run_dir = runs_dir() / exp.name / run_id
-        record = registry.new_record(run_id, exp.name, loaded.spec_hash, exp.resolved(), spec_path=_spec_path(loaded),
+        record = registry.new_record(run_id, exp.name, loaded.spec_hash, exp.resolved(), spec_path=spec_path(loaded),
                                      extends_chain=[str(p) for p in loaded.chain], cache_keys=data.cache_keys(),
                                      data_fingerprint=data.data_fingerprint, code_version=code_version(),
                                      mlflow={"tracking_uri": tracker.uri, "experiment": exp.family or exp.name, "run_id": run_id},
                                      run_dir=str(run_dir))
     run_dir.mkdir(parents=True, exist_ok=True)
-    run = _Run(loaded, tracker, record, run_dir)
+    run = TrackedRun(loaded, tracker, record, run_dir)
     run.save_record(status="RUNNING")
     checkpoint = run_dir / "checkpoints" / "last.pt"
     if previous and checkpoint.is_file():
@@ -108,7 +111,7 @@ def open_run(loaded: LoadedSpec, data: PreparedData, tracker: Tracker, resume: b
     return run, None
 
 
-def _log_setup(run: _Run, data: PreparedData, table: pd.DataFrame, kept: int, qc_figures: bool) -> None:
+def _log_setup(run: TrackedRun, data: PreparedData, table: pd.DataFrame, kept: int, qc_figures: bool) -> None:
     exp = run.loaded.experiment
     train_rows = int((table["split"] == "train").sum())
     version = run.record["code_version"]
@@ -268,7 +271,7 @@ def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress
         raise
 
 
-def _log_outputs(run: _Run, exp, data: PreparedData, generator, per_subject: pd.DataFrame, preds) -> None:
+def _log_outputs(run: TrackedRun, exp, data: PreparedData, generator, per_subject: pd.DataFrame, preds) -> None:
     import torch
 
     from mrsynth.train.checkpoint import save_checkpoint
