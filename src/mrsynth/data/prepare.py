@@ -25,9 +25,18 @@ class PreparedData:
     data_fingerprint: str
     built: list[tuple[str, str]] = field(default_factory=list)  # (stage, key) built by this call
 
+    @property
+    def store(self) -> CacheStore:
+        """The cache these entries live in (the slices entry sits at STORE/stage/key)."""
+        return CacheStore(self.slices.path.parent.parent)
+
+    def subject_volumes(self, subject: str):
+        """A subject's cached preprocessed volumes (SubjectVolumes: every array, memory-mapped, and its facts)."""
+        return load_subject(self.store, subject, self.preprocess_keys[subject])
+
     def volumes(self, subject: str):
         """(source, target, intersection) volumes of a subject, memory-mapped from the cache (for figures)."""
-        volumes = load_subject(CacheStore(self.slices.path.parent.parent), subject, self.preprocess_keys[subject])
+        volumes = self.subject_volumes(subject)
         return volumes.array("source"), volumes.array("target"), volumes.array("intersection")
 
     def cache_keys(self) -> dict[str, object]:

@@ -87,14 +87,11 @@ def score_files(files: dict[str, Path], model_ref: str, store: CacheStore) -> di
 
 def prepared_volume_scores(data, model_ref: str) -> pd.DataFrame:
     """Per subject of a translation run's PreparedData: `source_motion_score`, `target_motion_score`."""
-    from mrsynth.data.preprocessed import load_subject
-
-    store = CacheStore(data.slices.path.parent.parent)
     files = {}
-    for subject, key in sorted(data.preprocess_keys.items()):
-        raw = load_subject(store, subject, key).facts["files"]
+    for subject in sorted(data.preprocess_keys):
+        raw = data.subject_volumes(subject).facts["files"]
         files.update({f"{subject}/{role}": Path(raw[role]) for role in ("source", "target")})
-    scores = score_files(files, model_ref, store)
+    scores = score_files(files, model_ref, data.store)
     rows = [{"subject": s, "source_motion_score": scores[f"{s}/source"], "target_motion_score": scores[f"{s}/target"]}
             for s in sorted(data.preprocess_keys)]
     return pd.DataFrame(rows, columns=["subject", "source_motion_score", "target_motion_score"])

@@ -119,7 +119,7 @@ class PatchTrainingSet:
         kept = table[(table["split"] == "train") & table["row"].isin(np.asarray(rows))]
         subjects = []
         for name, group in kept.groupby("subject", sort=True):
-            volumes = _subject_volumes(data, name)
+            volumes = data.subject_volumes(name)
             subjects.append(PatchSubject(name, volumes.array("source"), volumes.array("target"),
                                          [volumes.array(m) for m in MASKS], group["slice"].to_numpy()))
         return cls(subjects, patches.size, patches.per_subject, axis)
@@ -174,14 +174,6 @@ class PatchTrainingSet:
             yield self.make_batch(plan, slice(start + rank * batch_size, start + (rank + 1) * batch_size), pin)
 
 
-def _subject_volumes(data: PreparedData, subject: str):
-    """A subject's cached preprocessed volumes (all five arrays), memory-mapped."""
-    from mrsynth.cache import CacheStore
-    from mrsynth.data.preprocessed import load_subject
-
-    return load_subject(CacheStore(data.slices.path.parent.parent), subject, data.preprocess_keys[subject])
-
-
 @contextmanager
 def _eval_mode(generator: nn.Module) -> Iterator[None]:
     was_training = generator.training
@@ -222,7 +214,7 @@ def predict_split_by_patches(generator: nn.Module, data: PreparedData, split: st
     table = table[table["split"] == split].sort_values("row")
     with _eval_mode(generator):
         for subject, group in table.groupby("subject", sort=True):
-            volume = _subject_volumes(data, subject).array("source")
+            volume = data.subject_volumes(subject).array("source")
             pred = predict_volume_3d(generator, volume, size, stride, device, amp, batch)
             out[group["row"].to_numpy()] = _stored_slices(pred, group["slice"].to_numpy(), facts, subject)
     return out
