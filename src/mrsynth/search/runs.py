@@ -34,7 +34,11 @@ def _search_params(base: SearchBase, storage: str) -> dict[str, str]:
 
 
 def attach_parent(study: Any, base: SearchBase, tracker: Tracker, storage: str) -> str:
-    """The study's parent run: found through the study's attribute, else created (one winner if two race)."""
+    """The study's parent run: found through the study's attribute, else created.
+
+    Workers that start together may each create one. Study attributes are last-writer-wins, so they cannot
+    pick the winner; every worker instead takes the earliest-created parent run of the study in MLflow
+    (ties broken by run id) and deletes its own if it lost, so all of them nest their trials under one run."""
     run_id = study.user_attrs.get(PARENT_ATTR)
     if run_id:
         try:
@@ -49,18 +53,25 @@ def attach_parent(study: Any, base: SearchBase, tracker: Tracker, storage: str) 
     tags = {ROLE_TAG: "study", STUDY_TAG: study.study_name, "spec_name": base.name, "spec_hash": base.loaded.spec_hash}
     run_id = tracker.start(experiment_name(base), f"{study.study_name} (search)", tags)
     tracker.log_params(_search_params(base, storage))
-    study.set_user_attr(PARENT_ATTR, run_id)
-    winner = study.user_attrs.get(PARENT_ATTR)
-    if winner != run_id:  # another worker created one at the same moment: use theirs
+    winner = _first_parent(tracker, study.study_name)
+    if winner != run_id:  # another worker created one first: use theirs
         tracker.client.delete_run(run_id)
-        tracker.run_id = winner
-    return tracker.run_id
+    study.set_user_attr(PARENT_ATTR, winner)
+    tracker.run_id = winner
+    return winner
+
+
+def _first_parent(tracker: Tracker, study: str) -> str:
+    experiment_id = tracker.client.get_run(tracker.run_id).info.experiment_id
+    query = f"tags.`{ROLE_TAG}` = 'study' and tags.`{STUDY_TAG}` = '{study}'"
+    runs = tracker.client.search_runs([experiment_id], query, max_results=1000)
+    return min(runs, key=lambda r: (r.info.start_time, r.info.run_id)).info.run_id
 
 
 def find_child(tracker: Tracker, parent_id: str, study: str, number: int) -> str | None:
+    """The trial's run, by study and trial number (the study name is unique in its storage)."""
     experiment_id = tracker.client.get_run(parent_id).info.experiment_id
-    query = (f"tags.mlflow.parentRunId = '{parent_id}' and tags.`{STUDY_TAG}` = '{study}' "
-             f"and tags.`{TRIAL_TAG}` = '{number}'")
+    query = f"tags.`{STUDY_TAG}` = '{study}' and tags.`{TRIAL_TAG}` = '{number}' and tags.`{ROLE_TAG}` = 'trial'"
     found = tracker.client.search_runs([experiment_id], query, max_results=1)
     return found[0].info.run_id if found else None
 
