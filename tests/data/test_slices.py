@@ -47,6 +47,16 @@ def test_explicit_split_with_unknown_subject_is_an_error():
         split_subjects(["a", "b", "c"], SplitSpec(val_subjects=["b"], test_subjects=["zz"]))
 
 
+def test_a_bids_prefixed_subject_name_gets_a_hint():
+    from mrsynth.errors import DataError
+
+    with pytest.raises(DataError, match=r"\['sub-01'\].*without 'sub-'"):
+        split_subjects(["01", "02", "03"], SplitSpec(val_subjects=["02"], test_subjects=["sub-01"]))
+    with pytest.raises(DataError) as plain:
+        split_subjects(["01", "02", "03"], SplitSpec(val_subjects=["02"], test_subjects=["sub-99"]))
+    assert "without 'sub-'" not in str(plain.value)
+
+
 def test_split_lists_must_come_together_and_not_overlap():
     from pydantic import ValidationError
 

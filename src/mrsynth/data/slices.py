@@ -25,7 +25,11 @@ def split_subjects(subjects: list[str], spec: SplitSpec) -> dict[str, str]:
     if spec.val_subjects is not None:
         listed = set(spec.val_subjects) | set(spec.test_subjects)
         if listed - set(subjects):
-            raise DataError(f"data.split lists subjects the dataset does not have (or that were skipped): {sorted(listed - set(subjects))}")
+            unknown = sorted(listed - set(subjects))
+            hint = ""
+            if any(s.removeprefix("sub-") in subjects for s in unknown):
+                hint = " (subjects are named by their BIDS label, without 'sub-': e.g. '01')"
+            raise DataError(f"data.split lists subjects the dataset does not have (or that were skipped): {unknown}{hint}")
         return {s: "val" if s in spec.val_subjects else "test" if s in spec.test_subjects else "train" for s in subjects}
     order = [subjects[i] for i in np.random.default_rng(spec.seed).permutation(len(subjects))]
     n = len(order)
