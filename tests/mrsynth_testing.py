@@ -28,7 +28,8 @@ def tiny_spec_data(root: Path, name: str = "tiny", **sections) -> dict:
         "name": name,
         "data": {
             "dataset": {"kind": "bids", "root": str(root)},
-            "preprocess": {"skull_strip": {"kind": "provided"}, "registration": {"kind": "rigid"}},
+            # 16 metric bins: ~5000 brain voxels of 5.6 mm cannot fill ANTs' default 32 (rigid MI then stalls)
+            "preprocess": {"skull_strip": {"kind": "provided"}, "registration": {"kind": "rigid", "bins": 16}},
             "slicing": {"size": [40, 40]},
         },
         "masking": {"kind": "intersection", "apply_to": ["l1"]},

@@ -79,9 +79,11 @@ def test_ground_truth_records_generation_and_acquisition_parameters(demo):
     assert truth["seed"] == demo.seed and truth["shape"] == list(demo.shape)
     assert truth["generator"]["version"]
     for field in SESSIONS:
-        assert {"TR_ms", "TE_ms", "TI_ms"} <= truth["sequences"][field]["T1w"].keys()
-        for contrast in ("T2w", "PDw"):
-            assert {"TR_ms", "TE_ms"} <= truth["sequences"][field][contrast].keys()
+        for contrast in ("T1w", "T2w", "PDw"):
+            seq = truth["sequences"][field][contrast]
+            assert {"kind", "TR_ms", "TE_ms"} <= seq.keys()
+            assert ("TI_ms" in seq) == (seq["kind"] == "inversion_recovery")
+    assert truth["sequences"]["7T"]["T1w"]["kind"] == "inversion_recovery"
     for tissue in ("csf", "gm", "wm"):
         params = truth["tissues"][tissue]
         assert params["7T"]["T1_ms"] > params["3T"]["T1_ms"]  # T1 lengthens with field

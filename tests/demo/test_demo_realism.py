@@ -23,6 +23,14 @@ def test_signal_equations_order_the_tissues_as_in_real_scans(field):
     assert s["gm", "PDw"] > s["wm", "PDw"]
 
 
+def test_the_7t_t1w_has_the_stronger_grey_white_contrast_and_darker_csf():
+    """The 3T session's spin-echo T1w against the 7T inversion-prepared T1w: a contrast 3T -> 7T must learn."""
+    relative = {f: {t: abs(tissue_signal(t, f, "T1w")) / abs(tissue_signal("wm", f, "T1w")) for t in ("gm", "csf")}
+                for f in ("3T", "7T")}
+    assert relative["7T"]["gm"] < relative["3T"]["gm"] - 0.2
+    assert relative["7T"]["csf"] < relative["3T"]["csf"] - 0.2
+
+
 @pytest.fixture(scope="module")
 def clean_subject():
     """A clean subject rendered in memory at the default size, with the partial-volume fractions."""

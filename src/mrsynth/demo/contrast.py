@@ -23,10 +23,12 @@ TISSUES: dict[str, dict] = {
     "blood": {"PD": 0.85, "3T": (1650, 150, 60), "7T": (2100, 60, 30)},
 }
 
-# T1w is an inversion-prepared gradient echo (MPRAGE-like, T2* decay); T2w and PDw are spin echoes.
+# The 3T session is a clinical protocol: a short-TR spin-echo T1w (weak GM/WM contrast, grey CSF). The 7T
+# T1w is an inversion-prepared gradient echo (MPRAGE-like, T2* decay: strong GM/WM contrast, nulled CSF), so
+# 3T -> 7T synthesis has a contrast to learn besides resolution and noise. T2w and PDw are spin echoes.
 SEQUENCES: dict[str, dict[str, dict]] = {
     "3T": {
-        "T1w": {"kind": "inversion_recovery", "TR_ms": 2300.0, "TI_ms": 1000.0, "TE_ms": 3.0},
+        "T1w": {"kind": "spin_echo", "TR_ms": 500.0, "TE_ms": 10.0},
         "T2w": {"kind": "spin_echo", "TR_ms": 5000.0, "TE_ms": 100.0},
         "PDw": {"kind": "spin_echo", "TR_ms": 5000.0, "TE_ms": 12.0},
     },
@@ -37,8 +39,8 @@ SEQUENCES: dict[str, dict[str, dict]] = {
     },
 }
 
-# Rician noise sigma relative to the WM signal: SNR grows roughly linearly with field strength.
-NOISE_RELATIVE_TO_WM = {"3T": 0.05, "7T": 0.022}
+# Rician noise sigma relative to the WM signal: lower at 7T (higher field); 3% is a good clinical 3T protocol.
+NOISE_RELATIVE_TO_WM = {"3T": 0.03, "7T": 0.022}
 # Image units: the brightest brain tissue (CSF, GM or WM) of every noiseless image is this value.
 BRAIN_MAX_UNITS = 1000.0
 

@@ -16,7 +16,7 @@ from mrsynth.demo.grid import DEFAULT_SHAPE, FIELD_OF_VIEW_MM, Grid, grid_for_sh
 from mrsynth.demo.render import RenderedSubject, SubjectPlan, render_subject
 from mrsynth.errors import DataError
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: the 3T T1w is a spin echo, 3T noise 3% of WM (was 5%)
 DEFAULT_SUBJECTS = 8
 MIN_SHAPE = 16
 MAX_SHAPE = 256  # beyond this the anatomy alone needs gigabytes of memory
