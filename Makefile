@@ -25,7 +25,7 @@ run: demo
 	$(MRSYNTH) validate
 	$(MRSYNTH) run $(MAIN_SPEC)
 
-# The seeds' studies on the demo data, then the README's comparison tables (about an hour on 2 CPU cores).
+# The seeds' studies on the demo data, then the README's comparison tables (10-30 minutes on 2 CPU cores).
 T2PD := t2pd-g1 t2pd-g2 t2pd-g3 t2pd-g4 t2pd-g4-3d pdt2-g4 pdt2-g4-residual
 T1T2 := t1t2-pix2pix t1t2-nec t1t2-cyclegan
 families: demo
