@@ -57,12 +57,14 @@ def load_model(path: Path):
 
 
 def predict_volume(exp, generator, volume: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """Normalised (RAS) volume → normalised prediction of the same shape, slice by slice along the spec's axis."""
+    """Normalised (RAS) volume → normalised prediction of the same shape, slice by slice along the spec's axis,
+    on the device the generator's weights are on."""
     import torch
 
     from mrsynth.data.slices import crop_or_pad, uncrop
 
     axis, factor = exp.data.slicing.axis, exp.model.generator.size_multiple
+    device = next(generator.parameters()).device
     stack = np.moveaxis(volume, axis, 0).astype(np.float32)
     # the whole plane, padded up to what the generator accepts: nothing outside the training crop is lost
     size = tuple(-(-side // factor) * factor for side in stack.shape[1:])
@@ -71,7 +73,7 @@ def predict_volume(exp, generator, volume: np.ndarray, batch_size: int = 32) -> 
     with torch.no_grad():
         for start in range(0, len(cropped), batch_size):
             batch = torch.from_numpy(np.ascontiguousarray(cropped[start : start + batch_size]))[:, None]
-            out[start : start + batch_size] = generator(batch)[:, 0].numpy()
+            out[start : start + batch_size] = generator(batch.to(device))[:, 0].float().cpu().numpy()
     return np.moveaxis(uncrop(out, offsets, stack.shape[1:], -1.0), 0, axis)
 
 
@@ -82,7 +84,7 @@ def predict_normalised(exp, generator, volume: np.ndarray) -> np.ndarray:
         return predict_volume(exp, generator, volume)
     from mrsynth.train.patches3d import predict_volume_3d
 
-    return predict_volume_3d(generator, volume, patches.size, patches.stride)
+    return predict_volume_3d(generator, volume, patches.size, patches.stride, device=next(generator.parameters()).device)
 
 
 def predict_file(model: str, source: Path, output: Path, mask: Path | None = None, tracking_uri: str | None = None) -> Path:

@@ -6,7 +6,15 @@ import optuna
 from mlflow.tracking import MlflowClient
 from search_fixtures import search_spec, write_json
 
-from mrsynth.search.runs import PARENT_ATTR, ROLE_TAG, STUDY_TAG, attach_parent, experiment_name, find_child, trial_tags
+from mrsynth.search.runs import (
+    PARENT_ATTR,
+    ROLE_TAG,
+    STUDY_TAG,
+    attach_parent,
+    experiment_name,
+    find_child,
+    trial_tags,
+)
 from mrsynth.search.specs import load_search_base
 from mrsynth.tracking import Tracker
 

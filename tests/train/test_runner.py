@@ -86,6 +86,32 @@ def test_test_predictions_are_nifti_in_target_space(finished_env, tmp_path):
     np.testing.assert_allclose(image.affine, target.affine, atol=1e-4)
 
 
+def test_test_prediction_volumes_cover_every_slice_and_match_the_scored_slices(finished_env):
+    import nibabel as nib
+    import torch
+
+    from mrsynth.data.prepare import prepare_data
+    from mrsynth.predict import load_model
+    from mrsynth.train.evaluate import evaluate
+
+    spec, result, env = finished_env
+    exp, generator, _ = load_model(result.run_dir / "outputs" / "model.pt")
+    data = prepare_data(spec, workers=1, progress=False)
+    _, _, scored = evaluate(generator, data.slices, "test", torch.device("cpu"))
+    table = data.slices.table()
+    table = table[table["split"] == "test"]
+    for subject, rows in table.groupby("subject"):
+        low, high = data.slices.facts["subjects"][subject]["target_scale"]
+        written = nib.load(result.run_dir / "outputs" / "test_predictions" / f"sub-{subject}_pred.nii.gz").get_fdata()
+        normalised = 2.0 * (written - low) / (high - low) - 1.0
+        stored = rows["slice"].to_numpy()
+        np.testing.assert_allclose(np.moveaxis(normalised, 2, 0)[stored], scored[rows["row"].to_numpy()], atol=2e-4)
+        brain = np.asarray(data.subject_volumes(subject).array("target_mask")).any(axis=(0, 1))
+        unstored = np.setdiff1d(np.flatnonzero(brain), stored)
+        assert unstored.size  # the tiny demo has brain slices under the stored-slice brain fraction
+        assert all(np.abs(normalised[:, :, z] + 1.0).max() > 0.05 for z in unstored)  # predicted, not left as background
+
+
 def test_nan_loss_fails_the_run_with_reason(tiny_demo, write_spec, run_env):
     path = write_spec("boom", tiny_spec_data(tiny_demo, "boom", loss={"l1": 1e300}))
     result = run_experiment(load_spec(path), progress=False, workers=1)

@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from mrsynth.data.slices import SliceSet, uncrop
+from mrsynth.data.slices import SliceSet
 from mrsynth.metrics import edge_correlation, evaluate_slices
 from mrsynth.train.batches import SliceArrays, ordered_batches
 
@@ -78,31 +78,30 @@ def denormalise(values: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
     return (values.astype(np.float32) + 1.0) * 0.5 * (hi - lo) + lo
 
 
-def restack_volume(preds: np.ndarray, slice_index: np.ndarray, info: dict, axis: int) -> np.ndarray:
-    """Predicted slices of one subject back into its (target-grid) volume; unlisted slices are background (-1)."""
-    shape = tuple(info["shape"])
-    plane = tuple(s for i, s in enumerate(shape) if i != axis)
-    volume = np.full((shape[axis], *plane), -1.0, dtype=np.float32)
-    volume[slice_index] = uncrop(preds, info["crop_offsets"], plane, -1.0)
-    return np.moveaxis(volume, 0, axis)
-
-
-def write_volumes(preds: np.ndarray, slices: SliceSet, split: str, out_dir: Path) -> list[Path]:
-    """One NIfTI per subject of `split`, in the target's space and intensity scale."""
+def write_volumes(exp, generator: nn.Module, data, split: str, out_dir: Path) -> list[Path]:
+    """One NIfTI per subject of `split`: its whole cached source volume predicted (every slice, not only
+    the stored ones), in the target's space and intensity scale."""
     import nibabel as nib
 
-    table = slices.table()
-    table = table[table["split"] == split]
+    from mrsynth.predict import predict_normalised
+
+    table = data.slices.table()
     written = []
     out_dir.mkdir(parents=True, exist_ok=True)
-    for subject, group in table.groupby("subject", sort=True):
-        info = slices.facts["subjects"][subject]
-        volume = restack_volume(preds[group["row"].to_numpy()], group["slice"].to_numpy(), info, slices.facts["axis"])
-        image = nib.Nifti1Image(denormalise(volume, info["target_scale"]), np.asarray(info["affine"]))
-        image.header["descrip"] = b"mrsynth prediction (target intensity scale)"
-        path = out_dir / f"sub-{subject}_pred.nii.gz"
-        nib.save(image, path)
-        written.append(path)
+    was_training = generator.training
+    generator.eval()
+    try:
+        for subject in sorted(table.loc[table["split"] == split, "subject"].unique()):
+            info = data.slices.facts["subjects"][subject]
+            source = np.asarray(data.subject_volumes(subject).array("source"), dtype=np.float32)
+            volume = predict_normalised(exp, generator, source)
+            image = nib.Nifti1Image(denormalise(volume, info["target_scale"]), np.asarray(info["affine"]))
+            image.header["descrip"] = b"mrsynth prediction (target intensity scale)"
+            path = out_dir / f"sub-{subject}_pred.nii.gz"
+            nib.save(image, path)
+            written.append(path)
+    finally:
+        generator.train(was_training)
     return written
 
 

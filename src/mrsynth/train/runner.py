@@ -251,10 +251,10 @@ def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress
         result = fit(exp, nets, train, validate, device, ckpt_dir, Hooks(on_epoch, on_validated), resume_state, progress, dist)
         if (ckpt_dir / BEST).is_file():
             nets.generator.load_state_dict(load_checkpoint(ckpt_dir / BEST)["generator"])
-        metrics, per_subject, preds = evaluate(nets.generator, data.slices, "test", device, predictor=predictor)
+        metrics, per_subject, _ = evaluate(nets.generator, data.slices, "test", device, predictor=predictor)
         metrics = {**metrics, "best_epoch": float(result.best_epoch or 0)}
         tracker.log_metrics(metrics, step=result.epochs_done)
-        _log_outputs(run, exp, data, nets.generator, per_subject, preds)
+        _log_outputs(run, exp, data, nets.generator, per_subject)
         run.finish("FINISHED", metrics)
         return RunResult(run.record["run_id"], "FINISHED", metrics, tracker.uri, run.run_dir)
     except StopTraining as stop:
@@ -271,7 +271,7 @@ def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress
         raise
 
 
-def _log_outputs(run: TrackedRun, exp, data: PreparedData, generator, per_subject: pd.DataFrame, preds) -> None:
+def _log_outputs(run: TrackedRun, exp, data: PreparedData, generator, per_subject: pd.DataFrame) -> None:
     import torch
 
     from mrsynth.train.checkpoint import save_checkpoint
@@ -288,7 +288,7 @@ def _log_outputs(run: TrackedRun, exp, data: PreparedData, generator, per_subjec
     save_checkpoint(out / "model.pt", model)
     run.tracker.log_artifact(out / "model.pt", "model")
     if exp.eval.save_predictions:
-        volumes = write_volumes(preds, data.slices, "test", out / "test_predictions")
+        volumes = write_volumes(exp, generator, data, "test", out / "test_predictions")
         for path in volumes:
             run.tracker.log_artifact(path, "test_predictions")
     run.save_record(model_path=str(out / "model.pt"))
