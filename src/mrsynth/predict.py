@@ -58,10 +58,11 @@ def load_model(path: Path):
 
 def predict_volume(exp, generator, volume: np.ndarray, batch_size: int = 32) -> np.ndarray:
     """Normalised (RAS) volume → normalised prediction of the same shape, slice by slice along the spec's axis,
-    on the device the generator's weights are on."""
+    in eval mode, on the device the generator's weights are on."""
     import torch
 
     from mrsynth.data.slices import crop_or_pad, uncrop
+    from mrsynth.nn.init import eval_mode
 
     axis, factor = exp.data.slicing.axis, exp.model.generator.size_multiple
     device = next(generator.parameters()).device
@@ -70,7 +71,7 @@ def predict_volume(exp, generator, volume: np.ndarray, batch_size: int = 32) -> 
     size = tuple(-(-side // factor) * factor for side in stack.shape[1:])
     cropped, offsets = crop_or_pad(stack, size, -1.0)
     out = np.empty_like(cropped)
-    with torch.no_grad():
+    with torch.no_grad(), eval_mode(generator):
         for start in range(0, len(cropped), batch_size):
             batch = torch.from_numpy(np.ascontiguousarray(cropped[start : start + batch_size]))[:, None]
             out[start : start + batch_size] = generator(batch.to(device))[:, 0].float().cpu().numpy()

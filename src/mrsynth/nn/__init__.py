@@ -6,7 +6,7 @@ from mrsynth.nn.cnn_discriminator import CNNDiscriminator
 from mrsynth.nn.dilated_fcn import DilatedFCN, fcn_receptive_field
 from mrsynth.nn.gradient_losses import gradient_difference_loss, ngf_loss, normalized_gradient_field
 from mrsynth.nn.image_pool import ImagePool
-from mrsynth.nn.init import count_parameters, init_weights
+from mrsynth.nn.init import count_parameters, eval_mode, init_weights
 from mrsynth.nn.losses import AdversarialLoss, masked_l1, masked_l2
 from mrsynth.nn.norm import NORM_KINDS, norm_layer
 from mrsynth.nn.patches import (
@@ -34,6 +34,7 @@ __all__ = [
     "ResidualBlock",
     "UNetGenerator",
     "count_parameters",
+    "eval_mode",
     "extract_patches",
     "fcn_receptive_field",
     "gradient_difference_loss",

@@ -1,6 +1,9 @@
-"""Weight initialisation as in pix2pix, and parameter counting."""
+"""Weight initialisation as in pix2pix, parameter counting, and a temporary eval mode."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from torch import nn
 
@@ -42,3 +45,14 @@ def init_weights(module: nn.Module, kind: str = "normal", gain: float = 0.02) ->
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     """Number of scalar parameters in `module` (only those with requires_grad if `trainable_only`)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """`module` in eval mode for the block, then back in the mode it was in."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)

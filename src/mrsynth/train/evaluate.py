@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,11 @@ from torch import nn
 
 from mrsynth.data.slices import SliceSet
 from mrsynth.metrics import edge_correlation, evaluate_slices
+from mrsynth.nn.init import eval_mode
 from mrsynth.train.batches import SliceArrays, ordered_batches
+
+if TYPE_CHECKING:
+    from mrsynth.data.prepare import PreparedData
 
 EVAL_MASK = 2  # the intersection of the source and target brain masks
 
@@ -19,16 +24,12 @@ EVAL_MASK = 2  # the intersection of the source and target brain masks
 @torch.no_grad()
 def predict(generator: nn.Module, arrays: SliceArrays, device: torch.device, batch_size: int = 32, amp: bool = False) -> np.ndarray:
     """Predictions for every row of `arrays`, in order, as float32 (n, h, w)."""
-    was_training = generator.training
-    generator.eval()
     out = np.empty((len(arrays), *arrays.source.shape[1:]), dtype=np.float32)
-    try:
+    with eval_mode(generator):
         for index, batch in ordered_batches(arrays, batch_size):
             with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
                 fake = generator(batch.source.to(device, non_blocking=True))
             out[index] = fake[:, 0].float().cpu().numpy()
-    finally:
-        generator.train(was_training)
     return out
 
 
@@ -78,7 +79,7 @@ def denormalise(values: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
     return (values.astype(np.float32) + 1.0) * 0.5 * (hi - lo) + lo
 
 
-def write_volumes(exp, generator: nn.Module, data, split: str, out_dir: Path) -> list[Path]:
+def write_volumes(exp, generator: nn.Module, data: PreparedData, split: str, out_dir: Path) -> list[Path]:
     """One NIfTI per subject of `split`: its whole cached source volume predicted (every slice, not only
     the stored ones), in the target's space and intensity scale."""
     import nibabel as nib
@@ -88,20 +89,15 @@ def write_volumes(exp, generator: nn.Module, data, split: str, out_dir: Path) ->
     table = data.slices.table()
     written = []
     out_dir.mkdir(parents=True, exist_ok=True)
-    was_training = generator.training
-    generator.eval()
-    try:
-        for subject in sorted(table.loc[table["split"] == split, "subject"].unique()):
-            info = data.slices.facts["subjects"][subject]
-            source = np.asarray(data.subject_volumes(subject).array("source"), dtype=np.float32)
-            volume = predict_normalised(exp, generator, source)
-            image = nib.Nifti1Image(denormalise(volume, info["target_scale"]), np.asarray(info["affine"]))
-            image.header["descrip"] = b"mrsynth prediction (target intensity scale)"
-            path = out_dir / f"sub-{subject}_pred.nii.gz"
-            nib.save(image, path)
-            written.append(path)
-    finally:
-        generator.train(was_training)
+    for subject in sorted(table.loc[table["split"] == split, "subject"].unique()):
+        info = data.slices.facts["subjects"][subject]
+        source = np.asarray(data.subject_volumes(subject).array("source"), dtype=np.float32)
+        volume = predict_normalised(exp, generator, source)
+        image = nib.Nifti1Image(denormalise(volume, info["target_scale"]), np.asarray(info["affine"]))
+        image.header["descrip"] = b"mrsynth prediction (target intensity scale)"
+        path = out_dir / f"sub-{subject}_pred.nii.gz"
+        nib.save(image, path)
+        written.append(path)
     return written
 
 

@@ -10,7 +10,6 @@ axis 2 of the (b, c, X, Y, Z) tensors, in source, target and masks alike.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +19,7 @@ from torch import nn
 from mrsynth.data.prepare import PreparedData
 from mrsynth.data.slices import MASKS, crop_or_pad
 from mrsynth.errors import DataError
+from mrsynth.nn.init import eval_mode
 from mrsynth.nn.patches import predict_volume_by_patches
 from mrsynth.qc.stack import as_slice_stack
 from mrsynth.spec.data import PatchSpec
@@ -174,16 +174,6 @@ class PatchTrainingSet:
             yield self.make_batch(plan, slice(start + rank * batch_size, start + (rank + 1) * batch_size), pin)
 
 
-@contextmanager
-def _eval_mode(generator: nn.Module) -> Iterator[None]:
-    was_training = generator.training
-    generator.eval()
-    try:
-        yield
-    finally:
-        generator.train(was_training)
-
-
 def predict_volume_3d(generator: nn.Module, volume: np.ndarray, size: Sequence[int], stride: int,
                       device: str | torch.device = "cpu", amp: bool = False, batch: int = 4) -> np.ndarray:
     """Normalised (X, Y, Z) volume → prediction of the same shape from overlapping patches, overlaps averaged.
@@ -198,7 +188,7 @@ def predict_volume_3d(generator: nn.Module, volume: np.ndarray, size: Sequence[i
         with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
             return generator(patches)
 
-    with _eval_mode(generator):
+    with eval_mode(generator):
         pred = predict_volume_by_patches(run, padded[None], size, stride, batch, device)[0]
     return pred[tuple(slice(0, n) for n in shape)]
 
@@ -212,7 +202,7 @@ def predict_split_by_patches(generator: nn.Module, data: PreparedData, split: st
     out = np.full(source.shape, IMAGE_FILL, dtype=np.float32)
     table = data.slices.table()
     table = table[table["split"] == split].sort_values("row")
-    with _eval_mode(generator):
+    with eval_mode(generator):
         for subject, group in table.groupby("subject", sort=True):
             volume = data.subject_volumes(subject).array("source")
             pred = predict_volume_3d(generator, volume, size, stride, device, amp, batch)
