@@ -13,4 +13,5 @@ class StrictModel(BaseModel):
         frozen=True,
         use_attribute_docstrings=True,
         validate_default=True,
+        allow_inf_nan=False,  # a spec holds measurable settings; "inf" from --set must not slip through as a float
     )

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from mrsynth.errors import SpecError
 from mrsynth.spec.experiment import NAME_PATTERN, Experiment
-from mrsynth.spec.messages import Loc, problem, validation_problems
+from mrsynth.spec.jsontext import decode, is_unicode, parse_text, printable, value_problems
+from mrsynth.spec.messages import Loc, format_value, problem, validation_problems
 from mrsynth.spec.motion import MotionQCExperiment, motion_problems
 from mrsynth.spec.rules import cross_field_problems
 
@@ -25,6 +26,7 @@ SCHEMA_KEY = "$schema"
 # The top-level `kind` picks the experiment class; a translation spec may omit it (and its hash never includes it).
 KINDS = {"translation": Experiment, "motion_qc": MotionQCExperiment}
 DEFAULT_KIND = "translation"
+MAX_EXTENDS_CHARS = 1024
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,11 @@ def display(path: Path) -> str:
 
 def read_json(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise SpecError([f"{display(path)}: cannot read: {exc.strerror or exc}"]) from None
     try:
-        data = json.loads(text)
+        data = parse_text(decode(raw, display(path)), display(path))
     except json.JSONDecodeError as exc:
         raise SpecError([f"{display(path)}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}"]) from None
     if not isinstance(data, dict):
@@ -91,11 +93,26 @@ def extends_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
         parent = data.get("extends")
         if parent is None:
             return chain
-        if not isinstance(parent, str) or not parent:
-            raise SpecError([problem(display(current), ("extends",), "must be a path to a spec file", parent)])
-        current = (current.parent / parent).resolve()
-        if not current.is_file():
-            raise SpecError([problem(display(chain[-1][0]), ("extends",), "no such spec file", parent)])
+        current = _parent_file(current, parent)
+
+
+def _parent_file(child: Path, parent: Any) -> Path:
+    """The file `extends` names: a .json path of sane length, resolved against the child's folder."""
+    where = display(child)
+    ok = isinstance(parent, str) and parent.endswith(".json") and len(parent) <= MAX_EXTENDS_CHARS and "\0" not in parent
+    if not ok:
+        raise SpecError([problem(where, ("extends",), f"must be a path to a .json spec file of at most {MAX_EXTENDS_CHARS} "
+                                 "characters", parent if isinstance(parent, str) and len(parent) <= 200 else None,
+                                 show_value=isinstance(parent, str) and len(parent) <= 200)])
+    try:
+        path = (child.parent / parent).resolve()
+        found = path.is_file()
+    except (OSError, ValueError) as exc:
+        raise SpecError([problem(where, ("extends",), f"cannot open ({getattr(exc, 'strerror', None) or 'bad path'})",
+                                 parent)]) from None
+    if not found:
+        raise SpecError([problem(where, ("extends",), "no such spec file", parent)])
+    return path
 
 
 def rebase_paths(data: dict[str, Any], from_dir: Path, to_dir: Path) -> None:
@@ -126,27 +143,38 @@ def leaf_paths(data: Any, prefix: Loc = ()) -> list[Loc]:
     return [prefix]
 
 
-def parse_override(text: str) -> tuple[Loc, Any]:
+def parse_override(text: str, label: str | None = None) -> tuple[Loc, Any]:
+    label = label or f"--set {printable(text)}"
     path, sep, raw = text.partition("=")
     if not sep or not path.strip():
-        raise SpecError([f"--set {text}: must look like dotted.path=value"])
+        raise SpecError([f"{label}: must look like dotted.path=value"])
+    if not is_unicode(path):
+        raise SpecError([f"{label}: the dotted path is not valid Unicode text"])
+    loc = tuple(path.strip().split("."))
     try:
-        value = json.loads(raw)
+        return loc, parse_text(raw, label, loc)
     except json.JSONDecodeError:
-        value = raw  # bare words are strings: --set masking.kind=intersection
-    return tuple(path.strip().split(".")), value
+        problems = value_problems(raw, label, loc)  # bare words are strings: --set masking.kind=intersection
+    if problems:
+        raise SpecError(problems)
+    return loc, raw
 
 
-def apply_override(data: dict[str, Any], loc: Loc, value: Any, label: str) -> None:
+def apply_override(data: dict[str, Any], loc: Loc, value: Any, label: str) -> list[Loc]:
+    """Set `loc` to `value`; returns the locations of the objects it had to create (they come from --set too)."""
     node = data
+    created: list[Loc] = []
     for i, key in enumerate(loc[:-1]):
+        if key not in node:
+            created.append(loc[: i + 1])
         child = node.setdefault(key, {})
         if not isinstance(child, dict):
-            raise SpecError([f"{label}: {'.'.join(map(str, loc[: i + 1]))}: is not an object (got {json.dumps(child)})"])
+            raise SpecError([f"{label}: {'.'.join(map(str, loc[: i + 1]))}: is not an object (got {format_value(child)})"])
         node = child
     if loc[-1] == "kind" and len(loc) > 1 and node.get("kind") != value:
         node.clear()  # a new kind starts from its own defaults, as with `extends`
     node[loc[-1]] = value
+    return created
 
 
 def resolve_raw(path: Path, overrides: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[Loc, str]]:
@@ -166,9 +194,10 @@ def resolve_raw(path: Path, overrides: tuple[str, ...] = ()) -> tuple[dict[str, 
     if "family" not in merged and isinstance(root_name, str) and re.fullmatch(NAME_PATTERN, root_name):
         merged["family"] = root_name
     for text in overrides:
-        loc, value = parse_override(text)
-        label = f"{display(path)} (--set {text})"
-        apply_override(merged, loc, value, label)
+        label = f"{display(path)} (--set {printable(text)})"
+        loc, value = parse_override(text, label)
+        for created in apply_override(merged, loc, value, label):
+            origins[created] = label
         origins[loc] = label
     return merged, origins
 

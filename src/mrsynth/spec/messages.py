@@ -26,7 +26,8 @@ _RULES = {
     "union_tag_invalid": lambda c: f"unknown kind {c['tag']!r} (expected one of {c['expected_tags']})",
     "union_tag_not_found": lambda c: f"needs a {c['discriminator']} key",
 }
-_NO_VALUE = {"missing", "union_tag_not_found", "value_error", "assertion_error"}
+# An unknown key's value is never echoed: a parent file may hold anything (a token), and it is not needed to fix it.
+_NO_VALUE = {"missing", "union_tag_not_found", "value_error", "assertion_error", "extra_forbidden"}
 
 
 def format_path(loc: Sequence[str | int]) -> str:
