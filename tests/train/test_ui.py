@@ -125,3 +125,21 @@ def _address(hex_address: str) -> str:
         return socket.inet_ntop(socket.AF_INET, bytes.fromhex(hex_address)[::-1])
     words = [bytes.fromhex(hex_address[i : i + 8])[::-1] for i in range(0, 32, 8)]
     return socket.inet_ntop(socket.AF_INET6, b"".join(words))
+
+
+def test_ui_stops_with_its_server_on_sigint_to_its_pid(tracked_run, tmp_path):
+    """`kill -INT PID` (not the group) ends the UI and the MLflow server it started: nothing keeps listening."""
+    uri, _, _ = tracked_run
+    port = free_port()
+    log = tmp_path / "ui.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "mrsynth", "ui", "--tracking-uri", uri, "--port", str(port)],
+                                  cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until_serving(port, server, log)
+        os.kill(server.pid, signal.SIGINT)
+        assert server.wait(timeout=30) == 0
+    finally:
+        stop(server)
+    if LINUX:
+        assert wait_until_closed(port) == set()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+import time
+import traceback
 
 from mrsynth.cli import data_cmds, motion_cmds, registry_cmds, search_cmds, spec_cmds, train_cmds
 from mrsynth.errors import MrsynthError
@@ -48,7 +52,39 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mrsynth: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
+    except Exception as exc:  # a bug of ours: one line for the user, the traceback in a file for the report
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"mrsynth: internal error ({type(exc).__name__}) in `{args.command}`; this is a bug. The traceback is in "
+              f"{_save_traceback()} (set {DEBUG_ENV}=1 to see it here)", file=sys.stderr)
+        return 70  # EX_SOFTWARE
+
+
+DEBUG_ENV = "MRSYNTH_DEBUG"
+
+
+def _reader_went_away() -> int:
+    """`mrsynth show x | head`: the reader closed the pipe; stop quietly, as `cat` does."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the interpreter's final flush must not fail
+    except OSError:
+        pass
+    return 141  # 128 + SIGPIPE
+
+
+def _save_traceback() -> str:
+    path = os.path.join(tempfile.gettempdir(), f"mrsynth-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log")
+    with open(path, "w", encoding="utf-8", errors="backslashreplace") as out:
+        traceback.print_exc(file=out)
+    return path
 
 
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()  # a short output meets a closed pipe only here
+    except BrokenPipeError:
+        code = _reader_went_away()
+    sys.exit(code)

@@ -113,12 +113,38 @@ def ui_command(uri: str, port: int) -> list[str]:
 
 
 def ui(args: argparse.Namespace) -> int:
-    import os
-
     from mrsynth.tracking import resolve_tracking_uri
 
     uri = resolve_tracking_uri(args.tracking_uri)
-    print(f"MLflow UI for {uri} at http://127.0.0.1:{args.port} (Ctrl-C stops it)")
-    command = ui_command(uri, args.port)
-    os.execv(command[0], command)
-    return 0
+    print(f"MLflow UI for {uri} at http://127.0.0.1:{args.port} (Ctrl-C stops it)", flush=True)
+    return serve_until_stopped(ui_command(uri, args.port))
+
+
+def serve_until_stopped(command: list[str]) -> int:
+    """Run the server in its own process group and end the whole group on Ctrl-C or SIGTERM: mlflow's server
+    process does not pass SIGINT on to the workers it starts, so exec'ing it left a UI that ignored kill -INT."""
+    import os
+    import signal
+    import subprocess
+
+    server = subprocess.Popen(command, start_new_session=True)
+
+    def stop(signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:  # Ctrl-C is how a server is meant to stop: exit 0
+        for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(server.pid, sig)
+                server.wait(timeout=grace)
+                break
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
