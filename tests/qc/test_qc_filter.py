@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from mrsynth.errors import DataError
 from mrsynth.qc.filter import apply_qc, qc_summary
 from mrsynth.spec.qc import QCSpec
+from mrsynth.spec.qc_columns import QC_METRICS, QCMetric
 
 
 def metrics_table() -> pd.DataFrame:
@@ -37,6 +40,59 @@ def test_each_rule_names_its_metric_and_threshold():
     ]
     assert out["flagged"].tolist() == [False, True, True, True, False, True, True]
     assert out["flagged"].dtype == bool
+
+
+RULES = [metric for metric in QC_METRICS if metric.threshold and metric.direction != "gate"]
+GATES = [metric for metric in QC_METRICS if metric.direction == "gate"]
+ALL_RULES_OFF = {metric.threshold: None for metric in QC_METRICS if metric.threshold}
+
+
+def threshold_and_ends(metric: QCMetric) -> tuple[float, float, float]:
+    """(a threshold inside the row's range, the range's low end, its high end or low + 2 when unbounded)."""
+    low, high = metric.threshold_range
+    high = high if math.isfinite(high) else low + 2
+    return (low + high) / 2, low, high
+
+
+def kept_and_flagged(metric: QCMetric) -> tuple[float, float, float]:
+    """(threshold, a value the row's rule keeps, a value it flags)."""
+    threshold, low, high = threshold_and_ends(metric)
+    kept, flagged = {"lower": (high, low), "upper": (low, high), "absolute": (0, -high)}[metric.direction]
+    return threshold, kept, flagged
+
+
+def two_slices(column: str, values: list[float]) -> pd.DataFrame:
+    """Two otherwise good slices whose `column` holds `values`."""
+    table = metrics_table().iloc[[0, 0]].reset_index(drop=True)
+    table[column] = values
+    return table
+
+
+@pytest.mark.parametrize("metric", RULES, ids=lambda metric: metric.column)
+def test_each_table_rule_flags_the_violating_slice_with_the_tables_reason(metric):
+    threshold, kept, flagged = kept_and_flagged(metric)
+    qc = QCSpec(**ALL_RULES_OFF | {metric.threshold: threshold})
+    reasons = apply_qc(two_slices(metric.column, [kept, flagged]), qc)["reasons"].tolist()
+    assert reasons == ["", metric.flag_reason(threshold)]
+    assert metric.reason or reasons[1].startswith(metric.column)  # no fixed reason: named by the column
+
+
+@pytest.mark.parametrize("metric", RULES, ids=lambda metric: metric.column)
+def test_each_table_rule_flags_a_nan_value_named_by_the_column(metric):
+    threshold, kept, _ = kept_and_flagged(metric)
+    qc = QCSpec(**ALL_RULES_OFF | {metric.threshold: threshold})
+    reasons = apply_qc(two_slices(metric.column, [kept, np.nan]), qc)["reasons"].tolist()
+    assert reasons == ["", f"{metric.column}=nan"]
+
+
+@pytest.mark.parametrize("gate", GATES, ids=lambda metric: metric.column)
+def test_a_gate_below_its_threshold_keeps_a_slice_its_rule_would_flag(gate):
+    rule = next(metric for metric in RULES if metric.gate == gate.column)
+    threshold, _, flagged = kept_and_flagged(rule)
+    gate_threshold, below, above = threshold_and_ends(gate)
+    table = two_slices(rule.column, [flagged, flagged]).assign(**{gate.column: [below, above]})
+    qc = QCSpec(**ALL_RULES_OFF | {rule.threshold: threshold, gate.threshold: gate_threshold})
+    assert apply_qc(table, qc)["reasons"].tolist() == ["", rule.flag_reason(threshold)]
 
 
 def test_offset_rule_reads_the_slab_estimate_not_the_raw_offset():

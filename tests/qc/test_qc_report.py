@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 from PIL import Image
 
 from mrsynth.qc.figures import FIGURE_DPI, FIGURE_SIZE_INCHES, slice_figure
 from mrsynth.qc.report import worst_flagged, write_report
+from mrsynth.spec.qc_columns import QC_METRICS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXPECTED_SIZE = (round(FIGURE_SIZE_INCHES[0] * FIGURE_DPI), round(FIGURE_SIZE_INCHES[1] * FIGURE_DPI))
@@ -82,3 +85,12 @@ def test_report_without_flagged_slices_says_so(tmp_path):
     index = write_report(table, tmp_path, lambda subject: (_ for _ in ()).throw(AssertionError("no lookup")))
     assert "No flagged slices." in index.read_text()
     assert not (tmp_path / "figures").exists()
+
+
+def test_report_index_explains_every_metric_column_from_the_table(tmp_path):
+    table = flagged_table().assign(flagged=False, reasons="")
+    text = write_report(table, tmp_path, lambda subject: None).read_text()
+    legend = text[text.index("<h2>Metrics</h2>"):]
+    for metric in QC_METRICS:
+        assert f"<th>{metric.column}</th><td>{metric.threshold or ''}</td>" in legend
+        assert html.escape(metric.description) in legend

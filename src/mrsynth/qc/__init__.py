@@ -12,8 +12,8 @@ Per slice z along the slicing axis, with M the intersection of the source and ta
 - brain_fraction: |M| / slice size;
 - slab_offset, slab_mi_delta: the same on the per-offset median of the bias-corrected MI curves of
   neighbouring slices, the robust estimate the offset rule of the filter uses (`mrsynth.qc.offset`).
-Degenerate slices: see `mrsynth.qc.metrics`. The per-slice `reference_slice_metrics` gives the same
-table, slowly.
+Each column with its `data.qc` threshold and range: `mrsynth.spec.qc_columns`. Degenerate slices: see
+`mrsynth.qc.metrics`. The per-slice `reference_slice_metrics` gives the same table, slowly.
 """
 
 from __future__ import annotations

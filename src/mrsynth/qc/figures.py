@@ -8,11 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from mrsynth.spec.qc_columns import QC_METRICS
+
 FIGURE_SIZE_INCHES = (15.0, 3.6)
 FIGURE_DPI = 100
 """Fixed size, no tight bounding box: every figure is 1500×360 pixels."""
 
-_TITLE_FIELDS = ("dice", "ncc", "mi", "edge_corr", "best_offset", "mi_delta", "slab_offset", "slab_mi_delta", "brain_fraction")
+_TITLE_FIELDS = tuple(metric.column for metric in QC_METRICS)
 
 
 def _unit_range(image: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -1,11 +1,12 @@
 """The QC filter: thresholds of a `QCSpec` applied to a slice metrics table (cheap, no cache needed).
 
-Rules (each off when its threshold is null): `<metric> < min_<metric>` for dice, ncc, mi,
-edge_corr and brain_fraction, reason `"ncc<0.2"`; a NaN metric (degenerate slice) fails its rule
-with reason `"ncc=nan"`, since it cannot be vouched for; `offset` when |slab_offset| >
-max_abs_offset and slab_mi_delta >= min_mi_delta (the slab-pooled estimate, see `mrsynth.qc.offset`);
-`motion` on every slice of a subject whose source or target volume's motion score (columns
-`source_motion_score`, `target_motion_score`, from a motion_qc model) exceeds max_motion_score.
+Slice rules: one per thresholded row of `mrsynth.spec.qc_columns.QC_METRICS`, off when its threshold is
+null. A `lower` row flags values below its `min_*` field, reason `"ncc<0.2"`; a NaN metric (degenerate
+slice) fails its rule with reason `"ncc=nan"`, since it cannot be vouched for; `offset` when
+|slab_offset| > max_abs_offset and slab_mi_delta >= min_mi_delta (the slab-pooled estimate, see
+`mrsynth.qc.offset`). Volume rule: `motion` on every slice of a subject whose source or target volume's
+motion score (columns `source_motion_score`, `target_motion_score`, from a motion_qc model) exceeds
+max_motion_score.
 """
 
 from __future__ import annotations
@@ -15,16 +16,13 @@ import pandas as pd
 
 from mrsynth.errors import DataError
 from mrsynth.spec.qc import QCSpec
+from mrsynth.spec.qc_columns import QC_METRICS, VOLUME_THRESHOLDS, QCMetric
 
-THRESHOLD_RULES = {
-    "dice": "min_dice",
-    "ncc": "min_ncc",
-    "mi": "min_mi",
-    "edge_corr": "min_edge_corr",
-    "brain_fraction": "min_brain_fraction",
-}
 ALL_SUBJECTS = "(all)"
-MOTION_COLUMNS = ["source_motion_score", "target_motion_score"]
+MOTION_COLUMNS = list(VOLUME_THRESHOLDS["max_motion_score"])
+SLICE_RULES = [metric for metric in QC_METRICS if metric.threshold and metric.direction != "gate"]
+_BY_COLUMN = {metric.column: metric for metric in QC_METRICS}
+_VIOLATES = {"lower": np.less, "upper": np.greater, "absolute": lambda values, limit: np.abs(values) > limit}
 
 
 def require_columns(table: pd.DataFrame, columns: list[str]) -> None:
@@ -36,22 +34,31 @@ def require_columns(table: pd.DataFrame, columns: list[str]) -> None:
 def _rule_failures(table: pd.DataFrame, qc: QCSpec) -> dict[str, np.ndarray]:
     """Reason label → boolean array of the rows failing it."""
     failures: dict[str, np.ndarray] = {}
-    for column, field in THRESHOLD_RULES.items():
-        threshold = getattr(qc, field)
-        if threshold is None:
-            continue
-        require_columns(table, [column])
-        values = table[column].to_numpy(dtype=np.float64)
-        failures[f"{column}<{threshold:g}"] = values < threshold
-        failures[f"{column}=nan"] = np.isnan(values)
-    if qc.max_abs_offset is not None:
-        require_columns(table, ["slab_offset", "slab_mi_delta"])
-        failed = np.abs(table["slab_offset"].to_numpy()) > qc.max_abs_offset
-        if qc.min_mi_delta is not None:
-            failed &= table["slab_mi_delta"].to_numpy(dtype=np.float64) >= qc.min_mi_delta
-        failures["offset"] = failed
+    for metric in SLICE_RULES:
+        threshold = getattr(qc, metric.threshold)
+        if threshold is not None:
+            failures.update(_slice_rule_failures(table, metric, threshold, qc))
     failures.update(_motion_failures(table, qc))
     return {reason: failed for reason, failed in failures.items() if failed.any()}
+
+
+def _slice_rule_failures(table: pd.DataFrame, metric: QCMetric, threshold: float, qc: QCSpec) -> dict[str, np.ndarray]:
+    """One table row's rule: its flag reason and `<column>=nan`, each → the rows failing it."""
+    require_columns(table, [metric.column] + ([metric.gate] if metric.gate else []))
+    values = table[metric.column].to_numpy(dtype=np.float64)
+    failed = _VIOLATES[metric.direction](values, threshold) & _gate_reached(table, metric, qc)
+    return {metric.flag_reason(threshold): failed, f"{metric.column}=nan": np.isnan(values)}
+
+
+def _gate_reached(table: pd.DataFrame, metric: QCMetric, qc: QCSpec) -> np.ndarray | bool:
+    """Rows whose gate column reaches its threshold; True without a gate or when the gate is off."""
+    if metric.gate is None:
+        return True
+    gate = _BY_COLUMN[metric.gate]
+    threshold = getattr(qc, gate.threshold)
+    if threshold is None:
+        return True
+    return table[gate.column].to_numpy(dtype=np.float64) >= threshold
 
 
 def _motion_failures(table: pd.DataFrame, qc: QCSpec) -> dict[str, np.ndarray]:

@@ -17,9 +17,11 @@ from mrsynth.qc.mi import histogram_mi, plugin_bias
 from mrsynth.qc.offset import best_offsets, slab_median_curves
 from mrsynth.qc.runs import block_metrics
 from mrsynth.qc.stack import SliceBlock, fortran_ordered, survey
+from mrsynth.spec.qc_columns import QC_METRICS
 
-METRIC_COLUMNS = ["slice", "dice", "ncc", "mi", "edge_corr", "best_offset", "mi_delta", "brain_fraction"]
-ROBUST_COLUMNS = ["slab_offset", "slab_mi_delta"]
+METRIC_COLUMNS = ["slice", *(metric.column for metric in QC_METRICS if not metric.pooled)]
+ROBUST_COLUMNS = [metric.column for metric in QC_METRICS if metric.pooled]
+_INTEGER_COLUMNS = {"slice", *(metric.column for metric in QC_METRICS if metric.integer)}
 
 
 def slice_pair_metrics(
@@ -35,9 +37,9 @@ def slice_pair_metrics(
 ) -> pd.DataFrame:
     """One row per slice along `axis` whose brain_fraction ≥ min_brain_fraction, sorted by slice.
 
-    Columns METRIC_COLUMNS (definitions in `mrsynth.qc`) then `slab_offset`, `slab_mi_delta`: the
-    argmax and gain of the per-offset median of the bias-corrected MI curves of listed slices within
-    ±slab_radius (`mrsynth.qc.offset`).
+    Columns METRIC_COLUMNS then ROBUST_COLUMNS, in the order of `mrsynth.spec.qc_columns.QC_METRICS`
+    (definitions there and in `mrsynth.qc`); `slab_offset`, `slab_mi_delta` pool the bias-corrected MI
+    curves of listed slices within ±slab_radius (`mrsynth.qc.offset`).
     """
     if source.shape != target.shape:
         raise ValueError(f"source shape {source.shape} differs from target shape {target.shape}")
@@ -46,8 +48,8 @@ def slice_pair_metrics(
     fraction = found.both / float(plane)
     slices = np.flatnonzero(fraction >= min_brain_fraction)
     if slices.size == 0:
-        integer = {"slice", "best_offset", "slab_offset"}
-        return pd.DataFrame({c: pd.Series(dtype=int if c in integer else float) for c in METRIC_COLUMNS + ROBUST_COLUMNS})
+        columns = METRIC_COLUMNS + ROBUST_COLUMNS
+        return pd.DataFrame({c: pd.Series(dtype=int if c in _INTEGER_COLUMNS else float) for c in columns})
 
     # listed slices first..last, k slices either side for the offset search, in-plane box of the masks
     transposed = fortran_ordered(source, target)  # NIfTI data: crop slices from the transposes, no strided reads

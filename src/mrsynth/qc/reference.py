@@ -15,6 +15,8 @@ from skimage.filters import sobel
 from sklearn.metrics import mutual_info_score
 from sklearn.metrics.cluster import contingency_matrix
 
+from mrsynth.qc.metrics import METRIC_COLUMNS, ROBUST_COLUMNS
+
 
 def _bin(values: np.ndarray, bins: int) -> np.ndarray:
     values = values.astype(np.float32)
@@ -97,8 +99,7 @@ def reference_slice_metrics(
     rows = [_slice_row(s, t, ms, mt, z, curves[z], bins) for z in listed]
     for row in rows:
         row["slab_offset"], row["slab_mi_delta"] = _best(_slab_curve(corrected, row["slice"], slab_radius))
-    columns = ["slice", "dice", "ncc", "mi", "edge_corr", "best_offset", "mi_delta", "brain_fraction"]
-    return pd.DataFrame(rows, columns=[*columns, "slab_offset", "slab_mi_delta"])
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS + ROBUST_COLUMNS)
 
 
 def _slab_curve(curves: dict[int, dict[int, float]], z: int, radius: int) -> dict[int, float]:

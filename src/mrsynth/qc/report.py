@@ -12,6 +12,7 @@ import pandas as pd
 
 from mrsynth.qc.figures import slice_figure
 from mrsynth.qc.filter import qc_summary, require_columns
+from mrsynth.spec.qc_columns import QC_METRICS
 
 VolumesLookup = Callable[[str | None], tuple[np.ndarray, np.ndarray, np.ndarray | None]]
 """subject (None for a table without a `subject` column) → (source, target, mask or None) volumes."""
@@ -47,6 +48,16 @@ def write_figures(rows: pd.DataFrame, folder: Path, volumes_lookup: VolumesLooku
     return [written[index] for index in rows.index]
 
 
+def _metrics_legend() -> str:
+    """An HTML table of the QC columns: the data.qc field thresholding each, and what it measures."""
+    rows = "\n".join(
+        f"<tr><th>{metric.column}</th><td>{metric.threshold or ''}</td>"
+        f'<td style="text-align:left">{html.escape(metric.description)}</td></tr>'
+        for metric in QC_METRICS
+    )
+    return f"<table><tr><th>column</th><th>data.qc threshold</th><th>what</th></tr>\n{rows}\n</table>"
+
+
 def _index_html(summary: pd.DataFrame, table: pd.DataFrame, figures: list[tuple[Path, dict]], out_dir: Path) -> str:
     flagged = int(table["flagged"].sum())
     cards = "\n".join(
@@ -67,6 +78,8 @@ summary: <a href="summary.csv">summary.csv</a>.</p>
 {summary.to_html(index=False, border=0)}
 <h2>Worst flagged slices ({len(figures)})</h2>
 {cards or "<p>No flagged slices.</p>"}
+<h2>Metrics</h2>
+{_metrics_legend()}
 </body></html>
 """
 

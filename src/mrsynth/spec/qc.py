@@ -12,18 +12,14 @@ import math
 from pydantic import Field, model_serializer, model_validator
 
 from mrsynth.spec.base import StrictModel
+from mrsynth.spec.qc_columns import QC_METRICS
+
+PARAMETER_RANGES: dict[str, tuple[float, float]] = {"max_offset": (0, math.inf), "bins": (2, math.inf)}
+"""Valid (low, high) of the fields that set how the metrics are computed, not thresholds on them."""
 
 METRIC_RANGES: dict[str, tuple[float, float]] = {
-    "min_dice": (0.0, 1.0),
-    "min_ncc": (-1.0, 1.0),
-    "min_mi": (0.0, math.inf),
-    "min_edge_corr": (-1.0, 1.0),
-    "max_abs_offset": (0, math.inf),
-    "min_mi_delta": (0.0, math.inf),
-    "min_brain_fraction": (0.0, 1.0),
-    "max_offset": (0, math.inf),
-    "bins": (2, math.inf),
-}
+    metric.threshold: metric.threshold_range for metric in QC_METRICS if metric.threshold
+} | PARAMETER_RANGES
 """Valid (low, high) of each numeric QC field, bounds included; inf means unbounded."""
 
 
