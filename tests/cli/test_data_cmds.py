@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -70,10 +72,14 @@ def test_cache_ls_du_and_gc(tiny_demo, write_spec, tmp_path, capsys):
     assert sum(line.startswith("slices") for line in listing) == 2 and sum(line.startswith("preprocess") for line in listing) == 4
     assert main(["cache", "du"]) == 0
     assert "total" in capsys.readouterr().out
+    killed_build = Path(os.environ["MRSYNTH_CACHE"]) / "preprocess" / ".tmp-0123abcd-999999-deadbeef"
+    killed_build.mkdir()  # what a build killed by SIGKILL leaves (its lock is free)
     assert main(["cache", "gc", "--dry-run", str(keep)]) == 0
-    assert "1 entries would be removed" in capsys.readouterr().out
+    assert "1 entries and 1 leftovers of killed builds would be removed" in capsys.readouterr().out
+    assert killed_build.is_dir()
     assert main(["cache", "gc", str(keep)]) == 0
-    assert "removed 1 entries" in capsys.readouterr().out
+    assert "removed 1 entries and 1 leftovers" in capsys.readouterr().out
+    assert not killed_build.exists()
     assert main(["preprocess", str(keep)]) == 0
     assert "built: nothing" in capsys.readouterr().out
 

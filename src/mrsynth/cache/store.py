@@ -109,6 +109,10 @@ class CacheStore:
             stale.append(tmp)
         return stale
 
+    def leftovers(self) -> list[Path]:
+        """What `gc` removes besides entries: folders of builds and removals that died half-way."""
+        return self.stale_builds() + list(self.root.glob("*/.del-*"))
+
     def remove(self, entry: Entry) -> None:
         # Rename first so a concurrent reader never sees a half-deleted entry as complete.
         doomed = entry.path.with_name(f".del-{entry.key}-{uuid.uuid4().hex[:8]}")
@@ -120,7 +124,7 @@ class CacheStore:
         removed = [e for e in self.entries() if e.key not in keep]
         for entry in removed:
             self.remove(entry)
-        leftovers = self.stale_builds() + list(self.root.glob("*/.del-*"))
+        leftovers = self.leftovers()
         for path in leftovers:
             shutil.rmtree(path, ignore_errors=True)
         return removed, leftovers

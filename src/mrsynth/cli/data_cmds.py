@@ -231,9 +231,12 @@ def cache_gc(args: argparse.Namespace) -> int:
     keep = referenced_keys(args.specs or default_specs())
     if args.dry_run:
         doomed = [e for e in store.entries() if e.key not in keep]
+        leftovers = store.leftovers()
         for entry in doomed:
             print(f"would remove {entry.stage} {entry.key[:16]}")
-        print(f"{len(doomed)} entries would be removed")
+        for path in leftovers:
+            print(f"would remove leftover {path.parent.name}/{path.name}")
+        print(f"{len(doomed)} entries and {len(leftovers)} leftovers of killed builds would be removed")
         return 0
     removed, leftovers = store.gc(keep)
     for entry in removed:

@@ -46,8 +46,8 @@ class PreparedData:
 def _fail_or_skip(problems: dict[str, str], policy: str) -> None:
     if problems and policy == "error":
         lines = [msg if msg.startswith("subject ") else f"subject {s}: {msg}" for s, msg in sorted(problems.items())]
-        hint = "(set data.on_bad_subject to \"skip\" to leave such subjects out)"
-        raise DataError("\n".join([*lines, hint]))
+        lines[-1] += " (set data.on_bad_subject to \"skip\" to leave such subjects out)"  # one line per subject
+        raise DataError("\n".join(lines))
 
 
 def prepare_data(loaded: LoadedSpec, store: CacheStore | None = None, workers: int | None = None, progress: bool = True) -> PreparedData:

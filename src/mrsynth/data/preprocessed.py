@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from mrsynth.cache import CacheStore, file_fingerprint, stage_key
+from mrsynth.children import die_with_parent
 from mrsynth.data.ingest import SubjectFiles
 from mrsynth.errors import DataError
 from mrsynth.spec.preprocess import PreprocessSpec
@@ -125,19 +128,44 @@ def preprocess_subjects(
     threads = 1  # ANTs is bit-reproducible single-threaded only; parallelism comes from the subject processes
     spec_json = spec.model_dump(mode="json")
     bar = tqdm(total=len(todo), desc="preprocess", unit="subject", disable=not progress or not todo, leave=False)
+    build = functools.partial(build_subject, str(store.root), spec_json=spec_json, threads=threads)
     if workers == 1:
-        outcomes = ((f, build_subject(str(store.root), f, keys[f.subject], spec_json, threads)) for f in todo)
-        errors = _collect(outcomes, bar)
+        errors = _collect(((f, build(f, keys[f.subject])) for f in todo), bar)
     else:
-        # spawn: a process forked after ITK started its threads ignores the thread setting and may hang
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(build_subject, str(store.root), f, keys[f.subject], spec_json, threads): f for f in todo}
-            errors = _collect(((futures[done], done.result()) for done in as_completed(futures)), bar)
+        errors = _collect(_build_in_pool(todo, keys, build, workers), bar)
     bar.close()
     built = tuple(sorted(f.subject for f in todo if f.subject not in errors))
     store.builds.extend((STAGE, keys[s]) for s in built)
     good = {s: k for s, k in sorted(keys.items()) if s not in errors}
     return PreprocessOutcome(good, dict(sorted(errors.items())), prints, built)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # spawn: a process forked after ITK started its threads ignores the thread setting and may hang
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
+
+
+def _build_in_pool(todo, keys: dict[str, str], build: functools.partial, workers: int):
+    """(files, error) per subject. A worker that dies (OOM killer, segfault) breaks the whole pool and every
+    unfinished subject with it: those are rebuilt one process each, so only a subject that kills its own
+    process fails, and the error names it."""
+    orphaned = []
+    with _pool(workers) as pool:
+        futures = {pool.submit(build, f, keys[f.subject]): f for f in todo}
+        for done in as_completed(futures):
+            try:
+                yield futures[done], done.result()
+            except BrokenProcessPool:
+                orphaned.append(futures[done])
+    for files in orphaned:
+        with _pool(1) as alone:
+            try:
+                yield files, alone.submit(build, files, keys[files.subject]).result()
+            except BrokenProcessPool:
+                yield files, str(DataError("the process preprocessing this subject died (killed by a signal, often the "
+                                           "out-of-memory killer: try fewer --workers)", subject=files.subject,
+                                           path=str(files.source)))
 
 
 def _collect(outcomes, bar) -> dict[str, str]:
