@@ -18,7 +18,8 @@ def predict_slices(generator: nn.Module, source: np.ndarray, device: torch.devic
     out = np.empty(source.shape, dtype=np.float32)
     with eval_mode(generator):
         for start in range(0, len(source), batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(source[start : start + batch_size]))[:, None]
+            # a copy: the stack may be a read-only memory map, which torch will not wrap
+            batch = torch.from_numpy(np.array(source[start : start + batch_size]))[:, None]
             with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
                 fake = generator(batch.to(device, non_blocking=True))
             out[start : start + batch_size] = fake[:, 0].float().cpu().numpy()
