@@ -208,14 +208,15 @@ def time_predict(model: Path, source: Path, mask: Path, out: Path, repeat: int) 
 
 def predict_phases(model: Path, source: Path, mask: Path) -> dict[str, float]:
     """In-process seconds of predict's two heavy phases: preprocessing (load, mask, N4, normalise) and the network."""
-    from mrsynth.predict import load_model, predict_volume
+    from mrsynth.inference.volume import predict_normalised
+    from mrsynth.predict import load_model
     from mrsynth.preprocess.pipeline import prepare_single
 
     exp, generator, _ = load_model(model)
     start = time.perf_counter()
     array, *_ = prepare_single("input", source, mask, exp.data.preprocess, role="source")
     middle = time.perf_counter()
-    predict_volume(exp, generator, array)
+    predict_normalised(exp, generator, array)
     return {"preprocess": middle - start, "network": time.perf_counter() - middle}
 
 

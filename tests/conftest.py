@@ -43,6 +43,24 @@ def tiny_demo(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def prepared_patch3d(tiny_demo, tmp_path_factory):
+    """(experiment, prepared data) of a 3D-patch spec over the tiny demo: a DilatedFCN on 16-voxel cubes."""
+    from mrsynth.cache import CacheStore
+    from mrsynth.data.prepare import prepare_data
+    from mrsynth.spec.load import load_spec
+    from mrsynth_testing import tiny_spec_data
+
+    folder = tmp_path_factory.mktemp("patch3d")
+    spec = tiny_spec_data(tiny_demo, "patch3d", data={"patches": {"size": [16, 16, 16], "per_subject": 6, "stride": 8}},
+                          loss={"adversarial": 0.0})
+    spec["model"] = {"generator": {"kind": "dilated_fcn", "widths": [4, 4, 1], "dims": 3}, "discriminator": {"kind": "none"}}
+    path = folder / "patch3d.json"
+    path.write_text(json.dumps(spec))
+    loaded = load_spec(path)
+    return loaded.experiment, prepare_data(loaded, CacheStore(folder / "cache"), workers=1, progress=False)
+
+
 @pytest.fixture
 def run_env(tmp_path, monkeypatch, isolated_stores):
     """Registry, runs, cache and MLflow store of one test, also for subprocesses."""

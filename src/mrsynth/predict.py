@@ -56,53 +56,20 @@ def load_model(path: Path):
     return exp, generator, (float(scales[:, 0].mean()), float(scales[:, 1].mean()))
 
 
-def predict_volume(exp, generator, volume: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """Normalised (RAS) volume → normalised prediction of the same shape, slice by slice along the spec's axis,
-    in eval mode, on the device the generator's weights are on."""
-    import torch
-
-    from mrsynth.data.slices import crop_or_pad, uncrop
-    from mrsynth.nn.init import eval_mode
-
-    axis, factor = exp.data.slicing.axis, exp.model.generator.size_multiple
-    device = next(generator.parameters()).device
-    stack = np.moveaxis(volume, axis, 0).astype(np.float32)
-    # the whole plane, padded up to what the generator accepts: nothing outside the training crop is lost
-    size = tuple(-(-side // factor) * factor for side in stack.shape[1:])
-    cropped, offsets = crop_or_pad(stack, size, -1.0)
-    out = np.empty_like(cropped)
-    with torch.no_grad(), eval_mode(generator):
-        for start in range(0, len(cropped), batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(cropped[start : start + batch_size]))[:, None]
-            out[start : start + batch_size] = generator(batch.to(device))[:, 0].float().cpu().numpy()
-    return np.moveaxis(uncrop(out, offsets, stack.shape[1:], -1.0), 0, axis)
-
-
-def predict_normalised(exp, generator, volume: np.ndarray) -> np.ndarray:
-    """A 3D-patch model predicts the whole volume by overlapping patches; a 2D model slice by slice."""
-    patches = exp.data.patches
-    if patches is None:
-        return predict_volume(exp, generator, volume)
-    from mrsynth.train.patches3d import predict_volume_3d
-
-    return predict_volume_3d(generator, volume, patches.size, patches.stride, device=next(generator.parameters()).device)
-
-
 def predict_file(model: str, source: Path, output: Path, mask: Path | None = None, tracking_uri: str | None = None) -> Path:
     import nibabel as nib
 
+    from mrsynth.inference.volume import predict_volume
     from mrsynth.preprocess.pipeline import prepare_single
-    from mrsynth.train.evaluate import denormalise
 
     exp, generator, scale = load_model(resolve_model(model, tracking_uri))
     preprocess = exp.data.preprocess
     if preprocess.skull_strip.kind == "provided" and mask is None:
         raise MrsynthError(f"predict: the model's spec ({exp.name}) uses provided brain masks: pass --mask")
     array, brain, affine, _ = prepare_single("input", source, mask, preprocess, role="source")
-    pred = denormalise(predict_normalised(exp, generator, array), scale)
-    pred[~brain.astype(bool)] = denormalise(np.array([-1.0]), scale)[0]
+    pred = predict_volume(exp, generator, array, scale, brain)
     original = nib.load(str(source))
-    canonical = nib.Nifti1Image(pred.astype(np.float32), affine)
+    canonical = nib.Nifti1Image(pred, affine)
     back = nib.orientations.ornt_transform(nib.orientations.io_orientation(affine), nib.orientations.io_orientation(original.affine))
     image = canonical.as_reoriented(back)
     image.header["descrip"] = f"mrsynth {exp.name} target scale [{scale[0]:.4g},{scale[1]:.4g}]"[:79].encode()

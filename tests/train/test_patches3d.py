@@ -1,26 +1,13 @@
-"""3D patch training set and whole-volume prediction by patches: plain arrays, then the cached tiny demo."""
+"""3D patch training set: plain arrays, then the cached tiny demo."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
-from mrsynth.cache import CacheStore
-from mrsynth.data.prepare import prepare_data
 from mrsynth.errors import DataError
-from mrsynth.nn import DilatedFCN
-from mrsynth.spec.load import load_spec
-from mrsynth.train.patches3d import (
-    PatchSubject,
-    PatchTrainingSet,
-    predict_split_by_patches,
-    predict_volume_3d,
-)
-from mrsynth_testing import tiny_spec_data
+from mrsynth.train.patches3d import PatchSubject, PatchTrainingSet
 
 SIZE = (12, 12, 12)
 
@@ -148,33 +135,10 @@ def test_subjects_without_kept_brain_are_skipped_and_none_is_an_error():
         PatchTrainingSet([coded_subject("bad", (20, 24, 18), 0, kept=np.array([18]))], SIZE, 4, axis=2)
 
 
-def test_predict_volume_3d_pads_small_volumes_and_restores_the_mode():
-    volume = np.random.default_rng(0).uniform(-1, 1, (10, 21, 17)).astype(np.float32)
-    np.testing.assert_array_equal(predict_volume_3d(nn.Identity(), volume, SIZE, 4), volume)
-    net = DilatedFCN(dims=3, widths=[4, 4, 1], residual=True)
-    net.train()
-    first = predict_volume_3d(net, volume, SIZE, 4)
-    assert net.training and first.shape == volume.shape and first.dtype == np.float32
-    np.testing.assert_array_equal(first, predict_volume_3d(net, volume, SIZE, 4))
-    assert not np.allclose(first, volume)
-
-
 # ---- the cached tiny demo ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def prepared(tiny_demo, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("patch3d")
-    spec = tiny_spec_data(tiny_demo, "patch3d", data={"patches": {"size": [16, 16, 16], "per_subject": 6, "stride": 8}},
-                          loss={"adversarial": 0.0})
-    spec["model"] = {"generator": {"kind": "dilated_fcn", "widths": [4, 4, 1], "dims": 3}, "discriminator": {"kind": "none"}}
-    path = folder / "patch3d.json"
-    path.write_text(json.dumps(spec))
-    loaded = load_spec(path)
-    return loaded.experiment, prepare_data(loaded, CacheStore(folder / "cache"), workers=1, progress=False)
-
-
-def test_from_prepared_follows_the_kept_training_rows(prepared):
-    exp, data = prepared
+def test_from_prepared_follows_the_kept_training_rows(prepared_patch3d):
+    exp, data = prepared_patch3d
     table = data.slices.table()
     train = table[table["split"] == "train"].sort_values("row")
     first, *others = sorted(train["subject"].unique())
@@ -197,25 +161,3 @@ def test_from_prepared_follows_the_kept_training_rows(prepared):
     assert batch.source.shape == (4, 1, 16, 16, 16) and batch.masks.shape == (4, 3, 16, 16, 16)
     with pytest.raises(ValueError, match="axis"):
         PatchTrainingSet.from_prepared(data, rows, exp.data.patches, (axis + 1) % 3)
-
-
-@pytest.mark.parametrize("size", [(16, 16, 16), (16, 24, 48)])  # 48 > the demo's 32 slices: padded
-def test_identity_prediction_reproduces_the_stored_slices(prepared, size):
-    _, data = prepared
-    for split in ("train", "val", "test"):
-        source = data.slices.arrays(split)[0]
-        preds = predict_split_by_patches(nn.Identity(), data, split, "cpu", size, 8)
-        assert preds.shape == source.shape and preds.dtype == np.float32
-        np.testing.assert_array_equal(preds, source)
-
-
-def test_split_prediction_is_deterministic_and_keeps_the_mode(prepared):
-    _, data = prepared
-    torch.manual_seed(0)
-    net = DilatedFCN(dims=3, widths=[4, 4, 1], residual=True, final_activation="tanh")
-    net.train()
-    first = predict_split_by_patches(net, data, "test", torch.device("cpu"), (16, 16, 16), 16, batch=3)
-    second = predict_split_by_patches(net, data, "test", "cpu", (16, 16, 16), 16, batch=5)
-    assert net.training
-    np.testing.assert_allclose(first, second, atol=1e-6)
-    assert not np.allclose(first, data.slices.arrays("test")[0])

@@ -1,4 +1,6 @@
-"""Evaluation: predictions per split, metrics per subject beside the identity baseline, NIfTI volumes."""
+"""Evaluation: metrics per subject beside the identity baseline, test volumes as NIfTI, sample grids.
+
+Predictions come from mrsynth.inference; nothing here decides how a generator predicts."""
 
 from __future__ import annotations
 
@@ -11,26 +13,15 @@ import torch
 from torch import nn
 
 from mrsynth.data.slices import SliceSet
+from mrsynth.inference.slices import predict_slices
+from mrsynth.inference.volume import predict_volume
 from mrsynth.metrics import edge_correlation, evaluate_slices
-from mrsynth.nn.init import eval_mode
-from mrsynth.train.batches import SliceArrays, ordered_batches
+from mrsynth.train.batches import SliceArrays
 
 if TYPE_CHECKING:
     from mrsynth.data.prepare import PreparedData
 
 EVAL_MASK = 2  # the intersection of the source and target brain masks
-
-
-@torch.no_grad()
-def predict(generator: nn.Module, arrays: SliceArrays, device: torch.device, batch_size: int = 32, amp: bool = False) -> np.ndarray:
-    """Predictions for every row of `arrays`, in order, as float32 (n, h, w)."""
-    out = np.empty((len(arrays), *arrays.source.shape[1:]), dtype=np.float32)
-    with eval_mode(generator):
-        for index, batch in ordered_batches(arrays, batch_size):
-            with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
-                fake = generator(batch.source.to(device, non_blocking=True))
-            out[index] = fake[:, 0].float().cpu().numpy()
-    return out
 
 
 def split_arrays(slices: SliceSet, split: str, rows: np.ndarray | None = None) -> SliceArrays:
@@ -68,15 +59,9 @@ def evaluate(generator: nn.Module, slices: SliceSet, split: str, device: torch.d
     arrays = split_arrays(slices, split)
     table = slices.table()
     table = table[table["split"] == split]
-    preds = predictor(generator, split) if predictor else predict(generator, arrays, device, amp=amp)
+    preds = predictor(generator, split) if predictor else predict_slices(generator, arrays.source, device, amp=amp)
     per_subject = score_split(preds, arrays, table)
     return summarise(per_subject, split), per_subject, preds
-
-
-def denormalise(values: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
-    """[-1, 1] back to the target's intensity scale (the p_low/p_high values it was normalised with)."""
-    lo, hi = scale
-    return (values.astype(np.float32) + 1.0) * 0.5 * (hi - lo) + lo
 
 
 def write_volumes(exp, generator: nn.Module, data: PreparedData, split: str, out_dir: Path) -> list[Path]:
@@ -84,16 +69,14 @@ def write_volumes(exp, generator: nn.Module, data: PreparedData, split: str, out
     the stored ones), in the target's space and intensity scale."""
     import nibabel as nib
 
-    from mrsynth.predict import predict_normalised
-
     table = data.slices.table()
     written = []
     out_dir.mkdir(parents=True, exist_ok=True)
     for subject in sorted(table.loc[table["split"] == split, "subject"].unique()):
         info = data.slices.facts["subjects"][subject]
         source = np.asarray(data.subject_volumes(subject).array("source"), dtype=np.float32)
-        volume = predict_normalised(exp, generator, source)
-        image = nib.Nifti1Image(denormalise(volume, info["target_scale"]), np.asarray(info["affine"]))
+        volume = predict_volume(exp, generator, source, info["target_scale"])
+        image = nib.Nifti1Image(volume, np.asarray(info["affine"]))
         image.header["descrip"] = b"mrsynth prediction (target intensity scale)"
         path = out_dir / f"sub-{subject}_pred.nii.gz"
         nib.save(image, path)

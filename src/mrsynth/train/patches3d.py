@@ -1,4 +1,4 @@
-"""3D patch training and whole-volume prediction for 3D generators.
+"""3D patch training for 3D generators (their prediction by patches lives in mrsynth.inference.patches).
 
 Training patches are cubes centred on brain voxels (intersection mask) of slices that passed QC, so
 the slice-level filter also governs 3D training. A patch reaching past the volume's edge is padded
@@ -14,14 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from mrsynth.data.prepare import PreparedData
-from mrsynth.data.slices import MASKS, crop_or_pad
+from mrsynth.data.slices import MASKS
 from mrsynth.errors import DataError
-from mrsynth.nn.init import eval_mode
-from mrsynth.nn.patches import predict_volume_by_patches
-from mrsynth.qc.stack import as_slice_stack
 from mrsynth.spec.data import PatchSpec
 from mrsynth.train.batches import Batch
 
@@ -172,49 +168,3 @@ class PatchTrainingSet:
         plan = self.plan(seed, epoch, flips, at_least=global_size)
         for start in range(0, self.steps(global_size) * global_size, global_size):
             yield self.make_batch(plan, slice(start + rank * batch_size, start + (rank + 1) * batch_size), pin)
-
-
-def predict_volume_3d(generator: nn.Module, volume: np.ndarray, size: Sequence[int], stride: int,
-                      device: str | torch.device = "cpu", amp: bool = False, batch: int = 4) -> np.ndarray:
-    """Normalised (X, Y, Z) volume → prediction of the same shape from overlapping patches, overlaps averaged.
-
-    A volume smaller than a patch along an axis is padded with background for the prediction and cut back."""
-    device = torch.device(device)
-    size = tuple(int(s) for s in size)
-    shape = np.array(volume.shape)
-    padded = _window(np.asarray(volume, dtype=np.float32), np.zeros(3, int), np.maximum(shape, size), IMAGE_FILL)
-
-    def run(patches: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
-            return generator(patches)
-
-    with eval_mode(generator):
-        pred = predict_volume_by_patches(run, padded[None], size, stride, batch, device)[0]
-    return pred[tuple(slice(0, n) for n in shape)]
-
-
-def predict_split_by_patches(generator: nn.Module, data: PreparedData, split: str, device: str | torch.device,
-                             size: Sequence[int], stride: int, amp: bool = False, batch: int = 4) -> np.ndarray:
-    """(n_rows, h, w) float32 predictions aligned with `data.slices.arrays(split)`: each subject's whole
-    source volume predicted by patches, then sliced, cropped and padded exactly as the slice stage stored it."""
-    facts = data.slices.facts
-    source = data.slices.arrays(split)[0]
-    out = np.full(source.shape, IMAGE_FILL, dtype=np.float32)
-    table = data.slices.table()
-    table = table[table["split"] == split].sort_values("row")
-    with eval_mode(generator):
-        for subject, group in table.groupby("subject", sort=True):
-            volume = data.subject_volumes(subject).array("source")
-            pred = predict_volume_3d(generator, volume, size, stride, device, amp, batch)
-            out[group["row"].to_numpy()] = _stored_slices(pred, group["slice"].to_numpy(), facts, subject)
-    return out
-
-
-def _stored_slices(volume: np.ndarray, slice_index: np.ndarray, facts: dict, subject: str) -> np.ndarray:
-    """The slices of a volume exactly as the slice stage stored them: same axis, same crop or pad, same fill."""
-    stack = as_slice_stack(volume, facts["axis"])[slice_index]
-    slices, offsets = crop_or_pad(stack, tuple(facts["size"]), IMAGE_FILL)
-    if offsets != list(facts["subjects"][subject]["crop_offsets"]):
-        raise DataError(f"cached crop offsets {facts['subjects'][subject]['crop_offsets']} differ from {offsets}",
-                        subject=subject)
-    return slices

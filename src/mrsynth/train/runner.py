@@ -211,8 +211,8 @@ def _follow(loaded: LoadedSpec, data: PreparedData, dist) -> RunResult:
 
 def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress, parent_run_id, extra_tags, hooks, dist,
           qc_figures: bool = True) -> RunResult:
+    from mrsynth.inference.split import split_predictor
     from mrsynth.train.checkpoint import load_checkpoint
-    from mrsynth.train.datasets import split_predictor
     from mrsynth.train.evaluate import evaluate, sample_grid, split_arrays
     from mrsynth.train.loop import BEST, Hooks, StopTraining, fit
 
