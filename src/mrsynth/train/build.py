@@ -21,6 +21,7 @@ from mrsynth.nn import (
 )
 from mrsynth.spec import model as spec
 from mrsynth.spec.experiment import Experiment
+from mrsynth.train.objectives import build_objective
 
 
 @dataclass(frozen=True)
@@ -105,24 +106,30 @@ class Networks:
         return counts
 
 
-def discriminator_channels(exp: Experiment) -> int:
-    """A conditional discriminator sees (source, image) stacked; the others see the image alone."""
-    return 2 if exp.loss.kind == "paired" and exp.loss.conditional else 1
+def one_direction(generator: Callable[[], nn.Module], discriminator: Callable[[], nn.Module | None]) -> Networks:
+    return Networks(generator(), discriminator())
+
+
+def two_directions(generator: Callable[[], nn.Module], discriminator: Callable[[], nn.Module | None]) -> Networks:
+    d_target, d_source = discriminator(), discriminator()  # before the generators: a seed keeps giving the same weights
+    pair = CycleDiscriminators(d_target, d_source) if d_target is not None else None
+    return Networks(CycleGenerators(generator(), generator()), pair)
+
+
+ASSEMBLIES: dict[int, Callable[..., Networks]] = {1: one_direction, 2: two_directions}
+"""Translation directions an objective declares → how its generators and discriminators are put together."""
 
 
 def build_networks(exp: Experiment) -> Networks:
     shape = input_shape(exp)
     g_spec, d_spec = exp.model.generator, exp.model.discriminator
+    needs = build_objective(exp).needs()
 
     def generator() -> nn.Module:
         return init_weights(GENERATORS[type(g_spec)](g_spec, shape))
 
     def discriminator() -> nn.Module | None:
-        net = DISCRIMINATORS[type(d_spec)](d_spec, shape, discriminator_channels(exp))
+        net = DISCRIMINATORS[type(d_spec)](d_spec, shape, needs.discriminator_channels)
         return init_weights(net) if net is not None else None
 
-    if exp.loss.kind == "cyclegan":
-        d_target, d_source = discriminator(), discriminator()
-        pair = CycleDiscriminators(d_target, d_source) if d_target is not None else None
-        return Networks(CycleGenerators(generator(), generator()), pair)
-    return Networks(generator(), discriminator())
+    return ASSEMBLIES[needs.directions](generator, discriminator)

@@ -18,7 +18,7 @@ from mrsynth.train.batches import steps_per_epoch
 from mrsynth.train.build import Networks
 from mrsynth.train.checkpoint import rng_state, save_checkpoint, set_rng_state
 from mrsynth.train.distributed import DistContext, mean_over_ranks, wrap
-from mrsynth.train.objective import build_objective
+from mrsynth.train.objectives import build_objective
 
 LAST, BEST = "last.pt", "best.pt"
 TOTALS = ("g_total", "d_loss")
@@ -101,8 +101,8 @@ def fit(exp: Experiment, nets: Networks, train, validate: Callable[[], tuple[dic
     hooks = hooks or Hooks()
     dist = dist or DistContext()
     objective = build_objective(exp)
-    if dist.enabled and exp.loss.kind == "cyclegan":
-        raise MrsynthError("distributed training supports the paired and nec losses; run cyclegan in one process")
+    if dist.enabled and not objective.supports_distributed:
+        raise MrsynthError(f"distributed training does not support the {exp.loss.kind} loss; run it in one process")
     uses_d = objective.uses_discriminator() and nets.discriminator is not None
     nets.generator.to(device)
     if nets.discriminator is not None:
