@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -98,6 +99,22 @@ class CycleDiscriminators(nn.Module):
 class Networks:
     generator: nn.Module
     discriminator: nn.Module | None
+
+    def to(self, device: torch.device) -> Networks:
+        self.generator.to(device)
+        if self.discriminator is not None:
+            self.discriminator.to(device)
+        return self
+
+    def state_dict(self) -> dict[str, Any]:
+        """The weights under `generator` and `discriminator`, as a checkpoint stores them."""
+        return {"generator": self.generator.state_dict(),
+                "discriminator": self.discriminator.state_dict() if self.discriminator is not None else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.load_state_dict(state["generator"])
+        if self.discriminator is not None and state.get("discriminator") is not None:
+            self.discriminator.load_state_dict(state["discriminator"])
 
     def parameter_counts(self) -> dict[str, int]:
         counts = {"generator": count_parameters(self.generator)}
