@@ -87,7 +87,8 @@ def fit_epoch(exp: Experiment, nets, data: SliceArrays, ckpt_dir: Path, hooks=No
     preds = np.zeros((4, SIZE, SIZE), np.float32)
     try:
         start = time.perf_counter()
-        loop.fit(exp, nets, data, lambda: ({"val/ssim_brain": 0.5}, preds), torch.device("cpu"), ckpt_dir, hooks, progress=False)
+        loop.fit(exp, nets, data, lambda: ({"val/ssim_brain": 0.5}, preds), torch.device("cpu"), ckpt_dir=ckpt_dir,
+                 hooks=hooks, progress=False)
         return time.perf_counter() - start, timed
     finally:
         loop.training_batches = timed.original

@@ -40,7 +40,7 @@ def train(batch_size: int, ctx: DistContext, out_dir: str) -> list[dict[str, flo
     torch.set_num_threads(1)
     exp = Experiment.model_validate({**SPEC, "train": {**SPEC["train"], "batch_size": batch_size}})
     nets = build_networks(exp)
-    result = fit(exp, nets, slices(), lambda: ({}, None), torch.device("cpu"), __import__("pathlib").Path(out_dir),
+    result = fit(exp, nets, slices(), lambda: ({}, None), torch.device("cpu"), ckpt_dir=__import__("pathlib").Path(out_dir),
                  progress=False, dist=ctx)
     return result.history
 

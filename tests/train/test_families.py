@@ -70,7 +70,7 @@ def test_a_few_epochs_lower_the_training_loss(name, tmp_path):
     torch.manual_seed(0)
     exp = experiment(name)
     nets = build_networks(exp)
-    result = fit(exp, nets, training_set(exp), lambda: ({}, None), torch.device("cpu"), tmp_path, progress=False)
+    result = fit(exp, nets, training_set(exp), lambda: ({}, None), torch.device("cpu"), ckpt_dir=tmp_path, progress=False)
     terms = FAMILIES[name][2]
     first, last = (sum(result.history[i][f"train/{t}"] for t in terms) for i in (0, -1))
     assert np.isfinite(first) and last < 0.95 * first, f"{name}: {terms} {first:.4f} -> {last:.4f}"

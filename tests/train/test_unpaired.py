@@ -9,7 +9,7 @@ import torch
 from mrsynth.spec.experiment import Experiment
 from mrsynth.train.batches import SliceArrays, UnpairedSlices
 from mrsynth.train.build import CycleDiscriminators, CycleGenerators, build_networks
-from mrsynth.train.objective import build_objective
+from mrsynth.train.objectives import build_objective
 
 
 def labelled_slices(subject_sizes: list[int], side: int = 8) -> UnpairedSlices:

@@ -33,8 +33,12 @@ class PairedLoss(StrictModel):
     conditional: bool = True
     """The discriminator judges (source, image) pairs as in pix2pix; false: the image alone (Nie et al.)."""
 
+    def reconstruction_weights(self) -> dict[str, float]:
+        """λ of each reconstruction term by name, in the order the objective adds them."""
+        return {"l1": self.l1, "l2": self.l2, "gdl": self.gdl}
+
     def reconstruction_weight(self) -> float:
-        return self.l1 + self.l2 + self.gdl
+        return sum(self.reconstruction_weights().values())
 
 
 class NECLoss(StrictModel):

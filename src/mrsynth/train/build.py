@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,6 +22,7 @@ from mrsynth.nn import (
 )
 from mrsynth.spec import model as spec
 from mrsynth.spec.experiment import Experiment
+from mrsynth.train.objectives import build_objective
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,22 @@ class Networks:
     generator: nn.Module
     discriminator: nn.Module | None
 
+    def to(self, device: torch.device) -> Networks:
+        self.generator.to(device)
+        if self.discriminator is not None:
+            self.discriminator.to(device)
+        return self
+
+    def state_dict(self) -> dict[str, Any]:
+        """The weights under `generator` and `discriminator`, as a checkpoint stores them."""
+        return {"generator": self.generator.state_dict(),
+                "discriminator": self.discriminator.state_dict() if self.discriminator is not None else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.load_state_dict(state["generator"])
+        if self.discriminator is not None and state.get("discriminator") is not None:
+            self.discriminator.load_state_dict(state["discriminator"])
+
     def parameter_counts(self) -> dict[str, int]:
         counts = {"generator": count_parameters(self.generator)}
         if self.discriminator is not None:
@@ -105,24 +123,30 @@ class Networks:
         return counts
 
 
-def discriminator_channels(exp: Experiment) -> int:
-    """A conditional discriminator sees (source, image) stacked; the others see the image alone."""
-    return 2 if exp.loss.kind == "paired" and exp.loss.conditional else 1
+def one_direction(generator: Callable[[], nn.Module], discriminator: Callable[[], nn.Module | None]) -> Networks:
+    return Networks(generator(), discriminator())
+
+
+def two_directions(generator: Callable[[], nn.Module], discriminator: Callable[[], nn.Module | None]) -> Networks:
+    d_target, d_source = discriminator(), discriminator()  # before the generators: a seed keeps giving the same weights
+    pair = CycleDiscriminators(d_target, d_source) if d_target is not None else None
+    return Networks(CycleGenerators(generator(), generator()), pair)
+
+
+ASSEMBLIES: dict[int, Callable[..., Networks]] = {1: one_direction, 2: two_directions}
+"""Translation directions an objective declares → how its generators and discriminators are put together."""
 
 
 def build_networks(exp: Experiment) -> Networks:
     shape = input_shape(exp)
     g_spec, d_spec = exp.model.generator, exp.model.discriminator
+    needs = build_objective(exp).needs()
 
     def generator() -> nn.Module:
         return init_weights(GENERATORS[type(g_spec)](g_spec, shape))
 
     def discriminator() -> nn.Module | None:
-        net = DISCRIMINATORS[type(d_spec)](d_spec, shape, discriminator_channels(exp))
+        net = DISCRIMINATORS[type(d_spec)](d_spec, shape, needs.discriminator_channels)
         return init_weights(net) if net is not None else None
 
-    if exp.loss.kind == "cyclegan":
-        d_target, d_source = discriminator(), discriminator()
-        pair = CycleDiscriminators(d_target, d_source) if d_target is not None else None
-        return Networks(CycleGenerators(generator(), generator()), pair)
-    return Networks(generator(), discriminator())
+    return ASSEMBLIES[needs.directions](generator, discriminator)

@@ -205,7 +205,8 @@ def _follow(loaded: LoadedSpec, data: PreparedData, dist) -> RunResult:
     run_dir = _share_run_dir(dist, None)
     resume_state = load_checkpoint(run_dir / "checkpoints" / LAST) if (run_dir / "checkpoints" / LAST).is_file() else None
     device, nets, train = _setup(loaded.experiment, data, rows, dist)
-    fit(loaded.experiment, nets, train, lambda: ({}, None), device, run_dir / "checkpoints", None, resume_state, False, dist)
+    fit(loaded.experiment, nets, train, lambda: ({}, None), device, ckpt_dir=run_dir / "checkpoints", resume=resume_state,
+        progress=False, dist=dist)
     return RunResult("", "FINISHED", {}, "", run_dir)
 
 
@@ -248,7 +249,8 @@ def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress
             if hooks is not None:
                 hooks.validated(epoch, val_metrics, preds)
 
-        result = fit(exp, nets, train, validate, device, ckpt_dir, Hooks(on_epoch, on_validated), resume_state, progress, dist)
+        result = fit(exp, nets, train, validate, device, ckpt_dir=ckpt_dir, hooks=Hooks(on_epoch, on_validated),
+                     resume=resume_state, progress=progress, dist=dist)
         if (ckpt_dir / BEST).is_file():
             nets.generator.load_state_dict(load_checkpoint(ckpt_dir / BEST)["generator"])
         metrics, per_subject, _ = evaluate(nets.generator, data.slices, "test", device, predictor=predictor)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -11,7 +11,7 @@ from torch import nn
 from mrsynth.nn import AdversarialLoss, ImagePool, masked_l1, ngf_loss
 from mrsynth.spec.loss import CycleGANLoss, NECLoss
 from mrsynth.train.batches import Batch
-from mrsynth.train.objective import Objective, Outputs, real_fake_loss, with_total
+from mrsynth.train.objectives.base import NetworkNeeds, Objective, Outputs, real_fake_loss, with_total
 
 
 @dataclass
@@ -22,9 +22,6 @@ class NECObjective(Objective):
 
     def __post_init__(self) -> None:
         self.adversarial = AdversarialLoss(self.loss.adversarial_kind)
-
-    def uses_discriminator(self) -> bool:
-        return self.loss.adversarial > 0
 
     def discriminator_loss(self, discriminator: nn.Module, batch: Batch, outputs: Outputs) -> torch.Tensor:
         return real_fake_loss(self.adversarial, discriminator, batch.target, outputs["fake"])
@@ -43,17 +40,18 @@ class NECObjective(Objective):
 class CycleGANObjective(Objective):
     """G: source → target and F: target → source, each judged by its domain's discriminator, tied by cycles.
 
-    Needs the networks of `build_networks` for a cyclegan spec: a CycleGenerators generator (G, F) and a
+    Declares two directions, so `build_networks` gives it a CycleGenerators generator (G, F) and a
     CycleDiscriminators discriminator (D_target, D_source)."""
 
     loss: CycleGANLoss
+    supports_distributed: ClassVar[bool] = False  # G, F and both discriminators are called by attribute, past DDP's one forward
 
     def __post_init__(self) -> None:
         self.adversarial = AdversarialLoss(self.loss.adversarial_kind)
         self.pools = {"target": ImagePool(self.loss.pool_size), "source": ImagePool(self.loss.pool_size)}
 
-    def uses_discriminator(self) -> bool:
-        return self.loss.adversarial > 0
+    def needs(self) -> NetworkNeeds:
+        return NetworkNeeds(directions=2)
 
     def forward(self, generator: nn.Module, batch: Batch) -> Outputs:
         return {"fake": generator.forward_net(batch.source), "fake_source": generator.backward_net(batch.target)}
