@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from mrsynth.checkpoint import save_checkpoint
 from mrsynth.predict import load_model, predict_file
 from mrsynth.preprocess.pipeline import prepare_single
 from mrsynth.spec.load import load_spec
 from mrsynth.train.build import build_networks
-from mrsynth.train.checkpoint import save_checkpoint
 from mrsynth.train.evaluate import denormalise
 from mrsynth_testing import tiny_spec_data
 

@@ -57,7 +57,7 @@ def open_motion_run(loaded, data: MotionData, tracker: Tracker, resume: bool, pa
     run.save_record(status="RUNNING")
     last = run_dir / "checkpoints" / "last.pt"
     if resume and last.is_file():
-        from mrsynth.train.checkpoint import load_checkpoint
+        from mrsynth.checkpoint import load_checkpoint
 
         return run, load_checkpoint(last)
     return run, None
@@ -114,10 +114,10 @@ def _train_and_evaluate(run: MotionRun, loaded, data: MotionData, resume_state, 
                         metrics: dict[str, float]) -> dict[str, float]:
     import torch
 
+    from mrsynth.checkpoint import load_checkpoint
+    from mrsynth.device import pick_device
     from mrsynth.motion.train import BEST, fit_sfcn, predict_scores, regression_metrics
     from mrsynth.nn.sfcn import SFCN
-    from mrsynth.train.checkpoint import load_checkpoint
-    from mrsynth.train.loop import pick_device
 
     exp = loaded.experiment
     torch.manual_seed(exp.train.seed)
@@ -180,8 +180,8 @@ def _transfer(run: MotionRun, loaded, data: MotionData, embeddings, scores: pd.D
 def _log_outputs(run: MotionRun, loaded, net, bins: ScoreBins, predicted, test, scores: pd.DataFrame, head, metrics) -> None:
     import torch
 
+    from mrsynth.checkpoint import save_checkpoint
     from mrsynth.motion.figures import calibration_plot
-    from mrsynth.train.checkpoint import save_checkpoint
 
     exp = loaded.experiment
     out = run.run_dir / "outputs"

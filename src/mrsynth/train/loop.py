@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from mrsynth.checkpoint import rng_state, save_checkpoint, set_rng_state
 from mrsynth.errors import MrsynthError
 from mrsynth.spec.experiment import Experiment
 from mrsynth.train.batches import steps_per_epoch
 from mrsynth.train.build import Networks
-from mrsynth.train.checkpoint import rng_state, save_checkpoint, set_rng_state
 from mrsynth.train.distributed import DistContext, mean_over_ranks, wrap
 from mrsynth.train.objective import build_objective
 
@@ -47,12 +47,6 @@ class FitResult:
     best_epoch: int | None
     epochs_done: int
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def pick_device(choice: str) -> torch.device:
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise MrsynthError("train.device: 'cuda' requested but no CUDA device is available")
-    return torch.device("cuda" if choice in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
 
 
 def lr_factor(epoch: int, epochs: int, decay_epochs: int) -> float:

@@ -105,7 +105,7 @@ def open_run(loaded: LoadedSpec, data: PreparedData, tracker: Tracker, resume: b
     run.save_record(status="RUNNING")
     checkpoint = run_dir / "checkpoints" / "last.pt"
     if previous and checkpoint.is_file():
-        from mrsynth.train.checkpoint import load_checkpoint
+        from mrsynth.checkpoint import load_checkpoint
 
         return run, load_checkpoint(checkpoint)
     return run, None
@@ -172,9 +172,9 @@ def _training_rows(loaded: LoadedSpec, data: PreparedData) -> tuple[np.ndarray, 
 def _setup(exp, data: PreparedData, rows: np.ndarray, dist):
     import torch
 
+    from mrsynth.device import pick_device
     from mrsynth.train.build import build_networks
     from mrsynth.train.datasets import training_set
-    from mrsynth.train.loop import pick_device
 
     torch.manual_seed(exp.train.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -198,7 +198,7 @@ def _share_run_dir(dist, run_dir: Path | None) -> Path:
 
 def _follow(loaded: LoadedSpec, data: PreparedData, dist) -> RunResult:
     """A non-zero rank: train its shard; no tracking, validation or checkpoints."""
-    from mrsynth.train.checkpoint import load_checkpoint
+    from mrsynth.checkpoint import load_checkpoint
     from mrsynth.train.loop import LAST, fit
 
     rows, _ = _training_rows(loaded, data)
@@ -211,7 +211,7 @@ def _follow(loaded: LoadedSpec, data: PreparedData, dist) -> RunResult:
 
 def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress, parent_run_id, extra_tags, hooks, dist,
           qc_figures: bool = True) -> RunResult:
-    from mrsynth.train.checkpoint import load_checkpoint
+    from mrsynth.checkpoint import load_checkpoint
     from mrsynth.train.datasets import split_predictor
     from mrsynth.train.evaluate import evaluate, sample_grid, split_arrays
     from mrsynth.train.loop import BEST, Hooks, StopTraining, fit
@@ -274,7 +274,7 @@ def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress
 def _log_outputs(run: TrackedRun, exp, data: PreparedData, generator, per_subject: pd.DataFrame) -> None:
     import torch
 
-    from mrsynth.train.checkpoint import save_checkpoint
+    from mrsynth.checkpoint import save_checkpoint
     from mrsynth.train.evaluate import write_volumes
 
     out = run.run_dir / "outputs"
