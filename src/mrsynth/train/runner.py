@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mrsynth import registry
 from mrsynth.data.prepare import PreparedData, prepare_data
 from mrsynth.errors import MrsynthError
 from mrsynth.fsutil import json_text
-from mrsynth.paths import project_root, runs_dir
-from mrsynth.provenance import code_version
+from mrsynth.runs import RunResult, TrackedRun, open_run
 from mrsynth.spec.load import LoadedSpec
 from mrsynth.tracking import Tracker, spec_params
 
 HEADLINE = ("test/psnr_brain", "test/ssim_brain", "test/mae_brain",
             "test/identity_psnr_brain", "test/identity_ssim_brain", "test/identity_mae_brain")
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    status: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    tracking_uri: str = ""
-    run_dir: Path | None = None
-    reason: str | None = None
 
 
 def qc_filtered_rows(data: PreparedData, qc) -> tuple[np.ndarray, pd.DataFrame]:
@@ -46,69 +32,6 @@ def qc_filtered_rows(data: PreparedData, qc) -> tuple[np.ndarray, pd.DataFrame]:
     train = table[table["split"] == "train"]
     keep = ~train["flagged"].to_numpy() if qc.enabled else np.ones(len(train), dtype=bool)
     return np.sort(train["row"].to_numpy()[keep]), table
-
-
-def latest_unfinished(spec_hash: str) -> dict[str, Any] | None:
-    candidates = [r for r in registry.iter_records() if r["spec_hash"] == spec_hash and r["status"] != "FINISHED"]
-    return candidates[-1] if candidates else None
-
-
-def spec_path(loaded: LoadedSpec) -> str:
-    try:
-        return str(loaded.path.relative_to(project_root()))
-    except ValueError:
-        return str(loaded.path)
-
-
-class TrackedRun:
-    """The bookkeeping of one run: MLflow, registry record and local folder move together (every experiment kind)."""
-
-    def __init__(self, loaded: LoadedSpec, tracker: Tracker, record: dict[str, Any], run_dir: Path):
-        self.loaded, self.tracker, self.record, self.run_dir = loaded, tracker, record, run_dir
-
-    def save_record(self, **fields: Any) -> None:
-        self.record.update(fields)
-        registry.write_record(self.record)
-
-    def finish(self, status: str, metrics: dict[str, float], reason: str | None = None) -> None:
-        if reason:
-            self.tracker.set_tags({"failure_reason": reason[:4000]})
-        self.tracker.end(status)
-        self.save_record(status=status, reason=reason, metrics=self.headline(metrics), ended_at=registry.now())
-
-    def headline(self, metrics: dict[str, float]) -> dict[str, float]:
-        """The metrics the registry record keeps."""
-        return {k: metrics[k] for k in metrics if k.startswith("test/") or k == self.loaded.experiment.eval.select_by}
-
-
-def open_run(loaded: LoadedSpec, data: PreparedData, tracker: Tracker, resume: bool, parent_run_id: str | None,
-             extra_tags: dict[str, str]) -> tuple[TrackedRun, dict[str, Any] | None]:
-    exp = loaded.experiment
-    previous = latest_unfinished(loaded.spec_hash) if resume else None
-    if resume and previous is None:
-        raise MrsynthError(f"--resume: no unfinished run of {exp.name} with spec hash {loaded.spec_hash[:12]} in the registry")
-    if previous:
-        run_id = tracker.reopen(previous["run_id"])
-        record = previous
-        run_dir = Path(previous["run_dir"])
-    else:
-        tags = {"spec_name": exp.name, "spec_hash": loaded.spec_hash, **extra_tags}
-        run_id = tracker.start(exp.family or exp.name, exp.name, tags, parent_run_id)
-        run_dir = runs_dir() / exp.name / run_id
-        record = registry.new_record(run_id, exp.name, loaded.spec_hash, exp.resolved(), spec_path=spec_path(loaded),
-                                     extends_chain=[str(p) for p in loaded.chain], cache_keys=data.cache_keys(),
-                                     data_fingerprint=data.data_fingerprint, code_version=code_version(),
-                                     mlflow={"tracking_uri": tracker.uri, "experiment": exp.family or exp.name, "run_id": run_id},
-                                     run_dir=str(run_dir))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    run = TrackedRun(loaded, tracker, record, run_dir)
-    run.save_record(status="RUNNING")
-    checkpoint = run_dir / "checkpoints" / "last.pt"
-    if previous and checkpoint.is_file():
-        from mrsynth.checkpoint import load_checkpoint
-
-        return run, load_checkpoint(checkpoint)
-    return run, None
 
 
 def _log_setup(run: TrackedRun, data: PreparedData, table: pd.DataFrame, kept: int, qc_figures: bool) -> None:
@@ -219,10 +142,9 @@ def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress
     exp = loaded.experiment
     rows, table = _training_rows(loaded, data)
     tracker = Tracker(tracking_uri)
-    run, resume_state = open_run(loaded, data, tracker, resume, parent_run_id, extra_tags)
+    run, resume_state = open_run(loaded, data, tracker, resume=resume, parent_run_id=parent_run_id, tags=extra_tags)
     _share_run_dir(dist, run.run_dir)
-    metrics: dict[str, float] = {}
-    try:
+    with run.outcome(stopped=(StopTraining,)) as outcome:
         if resume_state is None:
             _log_setup(run, data, table, len(rows), qc_figures)
         device, nets, train = _setup(exp, data, rows, dist)
@@ -251,24 +173,11 @@ def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress
         result = fit(exp, nets, train, validate, device, ckpt_dir, Hooks(on_epoch, on_validated), resume_state, progress, dist)
         if (ckpt_dir / BEST).is_file():
             nets.generator.load_state_dict(load_checkpoint(ckpt_dir / BEST)["generator"])
-        metrics, per_subject, _ = evaluate(nets.generator, data.slices, "test", device, predictor=predictor)
-        metrics = {**metrics, "best_epoch": float(result.best_epoch or 0)}
-        tracker.log_metrics(metrics, step=result.epochs_done)
+        test_metrics, per_subject, _ = evaluate(nets.generator, data.slices, "test", device, predictor=predictor)
+        outcome.metrics.update({**test_metrics, "best_epoch": float(result.best_epoch or 0)})
+        tracker.log_metrics(outcome.metrics, step=result.epochs_done)
         _log_outputs(run, exp, data, nets.generator, per_subject)
-        run.finish("FINISHED", metrics)
-        return RunResult(run.record["run_id"], "FINISHED", metrics, tracker.uri, run.run_dir)
-    except StopTraining as stop:
-        run.finish("KILLED", metrics, f"stopped: {stop}")
-        raise
-    except KeyboardInterrupt:
-        run.finish("KILLED", metrics, "interrupted")
-        raise
-    except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        run.finish("FAILED", metrics, reason)
-        if isinstance(exc, MrsynthError):
-            return RunResult(run.record["run_id"], "FAILED", metrics, tracker.uri, run.run_dir, reason)
-        raise
+    return outcome.result
 
 
 def _log_outputs(run: TrackedRun, exp, data: PreparedData, generator, per_subject: pd.DataFrame) -> None:
