@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +79,8 @@ def run_experiment(loaded: LoadedSpec, tracking_uri: str | None = None, resume: 
         if dist.is_main:
             data = prepare_data(loaded, workers=workers, progress=progress)
             distributed.barrier(dist)
-            return _lead(loaded, data, tracking_uri, resume, progress, parent_run_id, extra_tags or {}, hooks, dist, qc_figures)
+            return _lead(loaded, data, dist, tracking_uri=tracking_uri, resume=resume, progress=progress,
+                         parent_run_id=parent_run_id, extra_tags=extra_tags or {}, hooks=hooks, qc_figures=qc_figures)
         distributed.barrier(dist)
         return _follow(loaded, prepare_data(loaded, workers=1, progress=False), dist)
     finally:
@@ -128,56 +130,72 @@ def _follow(loaded: LoadedSpec, data: PreparedData, dist) -> RunResult:
     run_dir = _share_run_dir(dist, None)
     resume_state = load_checkpoint(run_dir / "checkpoints" / LAST) if (run_dir / "checkpoints" / LAST).is_file() else None
     device, nets, train = _setup(loaded.experiment, data, rows, dist)
-    fit(loaded.experiment, nets, train, lambda: ({}, None), device, run_dir / "checkpoints", None, resume_state, False, dist)
+    fit(loaded.experiment, nets, train, lambda: ({}, None), device, ckpt_dir=run_dir / "checkpoints", hooks=None,
+        resume=resume_state, progress=False, dist=dist)
     return RunResult("", "FINISHED", {}, "", run_dir)
 
 
-def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress, parent_run_id, extra_tags, hooks, dist,
-          qc_figures: bool = True) -> RunResult:
-    from mrsynth.checkpoint import load_checkpoint
+def _lead(loaded: LoadedSpec, data: PreparedData, dist, *, tracking_uri: str | None, resume: bool, progress: bool,
+          parent_run_id: str | None, extra_tags: dict[str, str], hooks, qc_figures: bool) -> RunResult:
+    """Rank 0: track the run, fit with validation, test the best generator and log its outputs."""
     from mrsynth.train.datasets import split_predictor
-    from mrsynth.train.evaluate import evaluate, sample_grid, split_arrays
-    from mrsynth.train.loop import BEST, Hooks, StopTraining, fit
+    from mrsynth.train.loop import StopTraining
 
-    exp = loaded.experiment
     rows, table = _training_rows(loaded, data)
-    tracker = Tracker(tracking_uri)
-    run, resume_state = open_run(loaded, data, tracker, resume=resume, parent_run_id=parent_run_id, tags=extra_tags)
+    run, resume_state = open_run(loaded, data, Tracker(tracking_uri), resume=resume, parent_run_id=parent_run_id,
+                                 tags=extra_tags)
     _share_run_dir(dist, run.run_dir)
     with run.outcome(stopped=(StopTraining,)) as outcome:
         if resume_state is None:
             _log_setup(run, data, table, len(rows), qc_figures)
-        device, nets, train = _setup(exp, data, rows, dist)
+        device, nets, train = _setup(loaded.experiment, data, rows, dist)
         if resume_state is None:
-            tracker.log_params({f"n_params.{k}": v for k, v in nets.parameter_counts().items()})
-        ckpt_dir = run.run_dir / "checkpoints"
-        val_arrays = split_arrays(data.slices, "val")
-        predictor = split_predictor(exp, data, device)
-
-        def validate():
-            val_metrics, _, preds = evaluate(nets.generator, data.slices, "val", device, predictor=predictor)
-            return val_metrics, preds
-
-        def on_epoch(epoch: int, epoch_metrics: dict[str, float]) -> None:
-            tracker.log_metrics(epoch_metrics, step=epoch)
-            if hooks is not None:
-                hooks.epoch_end(epoch, epoch_metrics)
-
-        def on_validated(epoch: int, val_metrics: dict[str, float], preds) -> None:
-            if epoch % exp.train.sample_every == 0 or epoch == exp.train.epochs:
-                grid = sample_grid(preds, val_arrays, run.run_dir / "samples" / f"epoch_{epoch:04d}.png", title=f"{exp.name} epoch {epoch}")
-                tracker.log_artifact(grid, "samples")
-            if hooks is not None:
-                hooks.validated(epoch, val_metrics, preds)
-
-        result = fit(exp, nets, train, validate, device, ckpt_dir, Hooks(on_epoch, on_validated), resume_state, progress, dist)
-        if (ckpt_dir / BEST).is_file():
-            nets.generator.load_state_dict(load_checkpoint(ckpt_dir / BEST)["generator"])
-        test_metrics, per_subject, _ = evaluate(nets.generator, data.slices, "test", device, predictor=predictor)
-        outcome.metrics.update({**test_metrics, "best_epoch": float(result.best_epoch or 0)})
-        tracker.log_metrics(outcome.metrics, step=result.epochs_done)
-        _log_outputs(run, exp, data, nets.generator, per_subject)
+            run.tracker.log_params({f"n_params.{k}": v for k, v in nets.parameter_counts().items()})
+        predictor = split_predictor(loaded.experiment, data, device)
+        result = _fit(run, data, nets, train, device, predictor, hooks=hooks, resume=resume_state, progress=progress,
+                      dist=dist)
+        _test(run, data, nets.generator, device, predictor, result, outcome.metrics)
     return outcome.result
+
+
+def _fit(run: TrackedRun, data: PreparedData, nets, train, device, predictor, *, hooks, resume, progress, dist):
+    """Fit with validation every `eval.every` epochs, then load the generator of the best validated epoch."""
+    from mrsynth.train.epoch_log import EpochLog
+    from mrsynth.train.evaluate import split_arrays
+    from mrsynth.train.loop import fit
+
+    validate = partial(_validate, nets.generator, data.slices, device, predictor)
+    epoch_log = EpochLog(run, split_arrays(data.slices, "val"), hooks)
+    result = fit(run.loaded.experiment, nets, train, validate, device, ckpt_dir=run.checkpoint_dir,
+                 hooks=epoch_log.hooks(), resume=resume, progress=progress, dist=dist)
+    _load_best(nets.generator, run.checkpoint_dir)
+    return result
+
+
+def _validate(generator, slices, device, predictor) -> tuple[dict[str, float], np.ndarray]:
+    from mrsynth.train.evaluate import evaluate
+
+    val_metrics, _, preds = evaluate(generator, slices, "val", device, predictor=predictor)
+    return val_metrics, preds
+
+
+def _load_best(generator, ckpt_dir: Path) -> None:
+    """The kept generator is the best validated one; without a validated epoch, the last."""
+    from mrsynth.checkpoint import load_checkpoint
+    from mrsynth.train.loop import BEST
+
+    if (ckpt_dir / BEST).is_file():
+        generator.load_state_dict(load_checkpoint(ckpt_dir / BEST)["generator"])
+
+
+def _test(run: TrackedRun, data: PreparedData, generator, device, predictor, result, metrics: dict[str, float]) -> None:
+    """Score the test split into `metrics` (kept by the record even if logging the outputs fails), log the outputs."""
+    from mrsynth.train.evaluate import evaluate
+
+    test_metrics, per_subject, _ = evaluate(generator, data.slices, "test", device, predictor=predictor)
+    metrics.update({**test_metrics, "best_epoch": float(result.best_epoch or 0)})
+    run.tracker.log_metrics(metrics, step=result.epochs_done)
+    _log_outputs(run, run.loaded.experiment, data, generator, per_subject)
 
 
 def _log_outputs(run: TrackedRun, exp, data: PreparedData, generator, per_subject: pd.DataFrame) -> None:
