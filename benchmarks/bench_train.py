@@ -26,11 +26,11 @@ import torch
 import torch.nn.functional as F
 
 import mrsynth.train.loop as loop
+from mrsynth.checkpoint import save_checkpoint
 from mrsynth.spec.experiment import Experiment
 from mrsynth.spec.load import load_spec
 from mrsynth.train.batches import SliceArrays
 from mrsynth.train.build import build_networks
-from mrsynth.train.checkpoint import save_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "experiments" / "3t7t-masked.json"

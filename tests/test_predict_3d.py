@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from mrsynth.checkpoint import save_checkpoint
 from mrsynth.predict import load_model, predict_file
 from mrsynth.preprocess.normalise import denormalise
 from mrsynth.preprocess.pipeline import prepare_single
 from mrsynth.spec.load import load_spec
 from mrsynth.train.build import build_networks
-from mrsynth.train.checkpoint import save_checkpoint
 from mrsynth_testing import tiny_spec_data
 
 SCALE = (10.0, 250.0)

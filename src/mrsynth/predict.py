@@ -41,9 +41,9 @@ def resolve_model(model: str, tracking_uri: str | None = None, workdir: Path | N
 
 def load_model(path: Path):
     """(experiment, generator in eval mode, target scale) from a model file; rebuilt from its resolved spec."""
+    from mrsynth.checkpoint import load_checkpoint
     from mrsynth.spec.experiment import Experiment
     from mrsynth.train.build import build_networks
-    from mrsynth.train.checkpoint import load_checkpoint
 
     saved = load_checkpoint(path)
     if saved.get("format") != "mrsynth-model-1":

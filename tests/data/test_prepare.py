@@ -30,6 +30,7 @@ def prepare(write_spec, root, store, name="tiny", **sections):
 def test_stage_reuse_rules(write_spec, tiny_demo, store):
     cold = prepare(write_spec, tiny_demo, store)
     assert stages(cold.built) == ["preprocess"] * 4 + ["slices"]
+    assert cold.store is store  # carried, not rebuilt from where the slices entry happens to sit
     counts = cold.slices.facts["counts"]
     assert counts["train"] > 0 and counts["val"] > 0 and counts["test"] > 0
 

@@ -12,10 +12,10 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
+from mrsynth.checkpoint import load_checkpoint
 from mrsynth.registry import iter_records
 from mrsynth.spec.load import load_spec
 from mrsynth.tracking import resolve_tracking_uri
-from mrsynth.train.checkpoint import load_checkpoint
 from mrsynth.train.runner import run_experiment
 from mrsynth_testing import tiny_spec_data
 

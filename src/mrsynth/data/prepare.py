@@ -23,12 +23,8 @@ class PreparedData:
     preprocess_keys: dict[str, str]
     skipped: dict[str, str]  # subject -> why it was left out (on_bad_subject = skip)
     data_fingerprint: str
+    store: CacheStore  # the cache these entries live in; later stages (motion scores) build into it too
     built: list[tuple[str, str]] = field(default_factory=list)  # (stage, key) built by this call
-
-    @property
-    def store(self) -> CacheStore:
-        """The cache these entries live in (the slices entry sits at STORE/stage/key)."""
-        return CacheStore(self.slices.path.parent.parent)
 
     def subject_volumes(self, subject: str):
         """A subject's cached preprocessed volumes (SubjectVolumes: every array, memory-mapped, and its facts)."""
@@ -66,4 +62,4 @@ def prepare_data(loaded: LoadedSpec, store: CacheStore | None = None, workers: i
     slices = build_slices(store, volumes, data.split, data.slicing, data.qc.max_offset, data.qc.bins)
     kept_prints = {s: outcome.fingerprints[s] for s in outcome.keys}
     fingerprint = hashlib.sha256(canonical_json(kept_prints).encode()).hexdigest()
-    return PreparedData(slices, outcome.keys, dict(sorted(skipped.items())), fingerprint, store.builds[first_build:])
+    return PreparedData(slices, outcome.keys, dict(sorted(skipped.items())), fingerprint, store, store.builds[first_build:])

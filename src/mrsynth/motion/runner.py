@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mrsynth import registry
-from mrsynth.errors import DataError, MrsynthError
+from mrsynth.errors import DataError
 from mrsynth.fsutil import json_text
 from mrsynth.motion.bins import ScoreBins
 from mrsynth.motion.generate import MotionData, prepare_motion_data
 from mrsynth.motion.scorer import MODEL_FORMAT
 from mrsynth.motion.volumes import require_file
-from mrsynth.paths import runs_dir
-from mrsynth.provenance import code_version
+from mrsynth.runs import RunResult, TrackedRun, open_run
 from mrsynth.tracking import Tracker, spec_params
-from mrsynth.train.runner import RunResult, TrackedRun, latest_unfinished, spec_path
 
 HEADLINE = ("test/r2", "test/mae", "test/pearson", "val/best_r2", "transfer/balanced_accuracy", "transfer/macro_f1")
 
@@ -33,60 +29,19 @@ class MotionRun(TrackedRun):
         return {k: metrics[k] for k in HEADLINE if k in metrics and np.isfinite(metrics[k])}
 
 
-def open_motion_run(loaded, data: MotionData, tracker: Tracker, resume: bool, parent_run_id: str | None,
-                    extra_tags: dict[str, str]) -> tuple[MotionRun, dict[str, Any] | None]:
-    exp = loaded.experiment
-    previous = latest_unfinished(loaded.spec_hash) if resume else None
-    if resume and previous is None:
-        raise MrsynthError(f"--resume: no unfinished run of {exp.name} with spec hash {loaded.spec_hash[:12]} in the registry")
-    if previous:
-        record = previous
-        tracker.reopen(record["run_id"])
-        run_dir = Path(record["run_dir"])
-    else:
-        tags = {"spec_name": exp.name, "spec_hash": loaded.spec_hash, "kind": "motion_qc", **extra_tags}
-        run_id = tracker.start(exp.family or exp.name, exp.name, tags, parent_run_id)
-        run_dir = runs_dir() / exp.name / run_id
-        record = registry.new_record(run_id, exp.name, loaded.spec_hash, exp.resolved(), spec_path=spec_path(loaded),
-                                     extends_chain=[str(p) for p in loaded.chain], cache_keys=data.cache_keys(),
-                                     data_fingerprint=data.data_fingerprint, code_version=code_version(),
-                                     mlflow={"tracking_uri": tracker.uri, "experiment": exp.family or exp.name, "run_id": run_id},
-                                     run_dir=str(run_dir))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    run = MotionRun(loaded, tracker, record, run_dir)
-    run.save_record(status="RUNNING")
-    last = run_dir / "checkpoints" / "last.pt"
-    if resume and last.is_file():
-        from mrsynth.train.checkpoint import load_checkpoint
-
-        return run, load_checkpoint(last)
-    return run, None
-
-
 def run_motion_qc(loaded, tracking_uri: str | None = None, resume: bool = False, progress: bool = True,
                   parent_run_id: str | None = None, extra_tags: dict[str, str] | None = None) -> RunResult:
     """Run one motion_qc spec end to end; every outcome leaves a registry record."""
     if loaded.experiment.transfer is not None:  # fail before minutes of training, not after
         require_file(loaded.resolve_path(loaded.experiment.transfer.labels), "transfer.labels")
     data = prepare_motion_data(loaded, progress=progress)
-    tracker = Tracker(tracking_uri)
-    run, resume_state = open_motion_run(loaded, data, tracker, resume, parent_run_id, extra_tags or {})
-    metrics: dict[str, float] = {}
-    try:
+    run, resume_state = open_run(loaded, data, Tracker(tracking_uri), resume=resume, parent_run_id=parent_run_id,
+                                 tags={"kind": "motion_qc", **(extra_tags or {})}, run_class=MotionRun)
+    with run.outcome() as outcome:
         if resume_state is None:
             _log_setup(run, loaded, data)
-        metrics = _train_and_evaluate(run, loaded, data, resume_state, progress, metrics)
-        run.finish("FINISHED", metrics)
-        return RunResult(run.record["run_id"], "FINISHED", metrics, tracker.uri, run.run_dir)
-    except KeyboardInterrupt:
-        run.finish("KILLED", metrics, "interrupted")
-        raise
-    except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        run.finish("FAILED", metrics, reason)
-        if isinstance(exc, MrsynthError):
-            return RunResult(run.record["run_id"], "FAILED", metrics, tracker.uri, run.run_dir, reason)
-        raise
+        _train_and_evaluate(run, loaded, data, resume_state, progress, outcome.metrics)
+    return outcome.result
 
 
 def _log_setup(run: MotionRun, loaded, data: MotionData) -> None:
@@ -111,13 +66,14 @@ def score_bins(exp, train_scores: np.ndarray) -> ScoreBins:
 
 
 def _train_and_evaluate(run: MotionRun, loaded, data: MotionData, resume_state, progress: bool,
-                        metrics: dict[str, float]) -> dict[str, float]:
+                        metrics: dict[str, float]) -> None:
+    """Fit, test and log outputs; `metrics` fills as they are measured (a later failure keeps them)."""
     import torch
 
+    from mrsynth.checkpoint import load_checkpoint
+    from mrsynth.device import pick_device
     from mrsynth.motion.train import BEST, fit_sfcn, predict_scores, regression_metrics
     from mrsynth.nn.sfcn import SFCN
-    from mrsynth.train.checkpoint import load_checkpoint
-    from mrsynth.train.loop import pick_device
 
     exp = loaded.experiment
     torch.manual_seed(exp.train.seed)
@@ -127,7 +83,7 @@ def _train_and_evaluate(run: MotionRun, loaded, data: MotionData, resume_state, 
         raise DataError("the split leaves no training or no validation volumes (check data.split and data.exclude)")
     bins = score_bins(exp, train_y)
     net = SFCN(exp.model.widths, exp.model.bins, exp.model.dropout).to(device)
-    ckpt = run.run_dir / "checkpoints"
+    ckpt = run.checkpoint_dir
     result = fit_sfcn(net, (train_x, train_y), val[:2], bins, exp.train, device, ckpt,
                       lambda epoch, m: run.tracker.log_metrics(m, step=epoch), resume_state, progress)
     net.load_state_dict(load_checkpoint(ckpt / BEST)["net"])
@@ -139,7 +95,6 @@ def _train_and_evaluate(run: MotionRun, loaded, data: MotionData, resume_state, 
     scores, embeddings = _real_volume_outputs(net, bins, data, device)
     head = _transfer(run, loaded, data, embeddings, scores, metrics) if exp.transfer is not None else None
     _log_outputs(run, loaded, net, bins, predicted, test, scores, head, metrics)
-    return metrics
 
 
 def _real_volume_outputs(net, bins: ScoreBins, data: MotionData, device) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
@@ -180,8 +135,8 @@ def _transfer(run: MotionRun, loaded, data: MotionData, embeddings, scores: pd.D
 def _log_outputs(run: MotionRun, loaded, net, bins: ScoreBins, predicted, test, scores: pd.DataFrame, head, metrics) -> None:
     import torch
 
+    from mrsynth.checkpoint import save_checkpoint
     from mrsynth.motion.figures import calibration_plot
-    from mrsynth.train.checkpoint import save_checkpoint
 
     exp = loaded.experiment
     out = run.run_dir / "outputs"

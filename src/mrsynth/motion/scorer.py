@@ -38,9 +38,9 @@ class MotionModel:
 
 
 def load_motion_model(path: Path) -> MotionModel:
+    from mrsynth.checkpoint import load_checkpoint
     from mrsynth.nn.sfcn import SFCN
     from mrsynth.spec.motion import MotionQCExperiment
-    from mrsynth.train.checkpoint import load_checkpoint
 
     saved = load_checkpoint(Path(path))
     if saved.get("format") != MODEL_FORMAT:

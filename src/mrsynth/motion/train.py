@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from mrsynth.checkpoint import rng_state, save_checkpoint, set_rng_state
 from mrsynth.motion.bins import ScoreBins
 from mrsynth.spec.motion import MotionTrainSpec
-from mrsynth.train.checkpoint import rng_state, save_checkpoint, set_rng_state
 
 LAST, BEST = "last.pt", "best.pt"
 

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from mrsynth.checkpoint import rng_state, save_checkpoint, set_rng_state
 from mrsynth.errors import MrsynthError
 from mrsynth.spec.experiment import Experiment
 from mrsynth.spec.training import EvalSpec, TrainSpec
 from mrsynth.train.batches import steps_per_epoch
 from mrsynth.train.build import Networks
-from mrsynth.train.checkpoint import rng_state, save_checkpoint, set_rng_state
 from mrsynth.train.distributed import DistContext, mean_over_ranks, wrap
 from mrsynth.train.objectives import build_objective
 from mrsynth.train.objectives.base import Objective
@@ -62,11 +62,6 @@ class FitState:
     def from_checkpoint(cls, ckpt: dict[str, Any]) -> FitState:
         return cls(**{f.name: ckpt[f.name] for f in fields(cls)})
 
-
-def pick_device(choice: str) -> torch.device:
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise MrsynthError("train.device: 'cuda' requested but no CUDA device is available")
-    return torch.device("cuda" if choice in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
 
 
 def _is_better(value: float, best: float | None, mode: str) -> bool:

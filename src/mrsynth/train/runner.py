@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mrsynth import registry
 from mrsynth.data.prepare import PreparedData, prepare_data
 from mrsynth.errors import MrsynthError
 from mrsynth.fsutil import json_text
-from mrsynth.paths import project_root, runs_dir
-from mrsynth.provenance import code_version
+from mrsynth.runs import RunResult, TrackedRun, open_run
 from mrsynth.spec.load import LoadedSpec
 from mrsynth.tracking import Tracker, spec_params
 
 HEADLINE = ("test/psnr_brain", "test/ssim_brain", "test/mae_brain",
             "test/identity_psnr_brain", "test/identity_ssim_brain", "test/identity_mae_brain")
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    status: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    tracking_uri: str = ""
-    run_dir: Path | None = None
-    reason: str | None = None
 
 
 def qc_filtered_rows(data: PreparedData, qc) -> tuple[np.ndarray, pd.DataFrame]:
@@ -46,69 +33,6 @@ def qc_filtered_rows(data: PreparedData, qc) -> tuple[np.ndarray, pd.DataFrame]:
     train = table[table["split"] == "train"]
     keep = ~train["flagged"].to_numpy() if qc.enabled else np.ones(len(train), dtype=bool)
     return np.sort(train["row"].to_numpy()[keep]), table
-
-
-def latest_unfinished(spec_hash: str) -> dict[str, Any] | None:
-    candidates = [r for r in registry.iter_records() if r["spec_hash"] == spec_hash and r["status"] != "FINISHED"]
-    return candidates[-1] if candidates else None
-
-
-def spec_path(loaded: LoadedSpec) -> str:
-    try:
-        return str(loaded.path.relative_to(project_root()))
-    except ValueError:
-        return str(loaded.path)
-
-
-class TrackedRun:
-    """The bookkeeping of one run: MLflow, registry record and local folder move together (every experiment kind)."""
-
-    def __init__(self, loaded: LoadedSpec, tracker: Tracker, record: dict[str, Any], run_dir: Path):
-        self.loaded, self.tracker, self.record, self.run_dir = loaded, tracker, record, run_dir
-
-    def save_record(self, **fields: Any) -> None:
-        self.record.update(fields)
-        registry.write_record(self.record)
-
-    def finish(self, status: str, metrics: dict[str, float], reason: str | None = None) -> None:
-        if reason:
-            self.tracker.set_tags({"failure_reason": reason[:4000]})
-        self.tracker.end(status)
-        self.save_record(status=status, reason=reason, metrics=self.headline(metrics), ended_at=registry.now())
-
-    def headline(self, metrics: dict[str, float]) -> dict[str, float]:
-        """The metrics the registry record keeps."""
-        return {k: metrics[k] for k in metrics if k.startswith("test/") or k == self.loaded.experiment.eval.select_by}
-
-
-def open_run(loaded: LoadedSpec, data: PreparedData, tracker: Tracker, resume: bool, parent_run_id: str | None,
-             extra_tags: dict[str, str]) -> tuple[TrackedRun, dict[str, Any] | None]:
-    exp = loaded.experiment
-    previous = latest_unfinished(loaded.spec_hash) if resume else None
-    if resume and previous is None:
-        raise MrsynthError(f"--resume: no unfinished run of {exp.name} with spec hash {loaded.spec_hash[:12]} in the registry")
-    if previous:
-        run_id = tracker.reopen(previous["run_id"])
-        record = previous
-        run_dir = Path(previous["run_dir"])
-    else:
-        tags = {"spec_name": exp.name, "spec_hash": loaded.spec_hash, **extra_tags}
-        run_id = tracker.start(exp.family or exp.name, exp.name, tags, parent_run_id)
-        run_dir = runs_dir() / exp.name / run_id
-        record = registry.new_record(run_id, exp.name, loaded.spec_hash, exp.resolved(), spec_path=spec_path(loaded),
-                                     extends_chain=[str(p) for p in loaded.chain], cache_keys=data.cache_keys(),
-                                     data_fingerprint=data.data_fingerprint, code_version=code_version(),
-                                     mlflow={"tracking_uri": tracker.uri, "experiment": exp.family or exp.name, "run_id": run_id},
-                                     run_dir=str(run_dir))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    run = TrackedRun(loaded, tracker, record, run_dir)
-    run.save_record(status="RUNNING")
-    checkpoint = run_dir / "checkpoints" / "last.pt"
-    if previous and checkpoint.is_file():
-        from mrsynth.train.checkpoint import load_checkpoint
-
-        return run, load_checkpoint(checkpoint)
-    return run, None
 
 
 def _log_setup(run: TrackedRun, data: PreparedData, table: pd.DataFrame, kept: int, qc_figures: bool) -> None:
@@ -155,7 +79,8 @@ def run_experiment(loaded: LoadedSpec, tracking_uri: str | None = None, resume: 
         if dist.is_main:
             data = prepare_data(loaded, workers=workers, progress=progress)
             distributed.barrier(dist)
-            return _lead(loaded, data, tracking_uri, resume, progress, parent_run_id, extra_tags or {}, hooks, dist, qc_figures)
+            return _lead(loaded, data, dist, tracking_uri=tracking_uri, resume=resume, progress=progress,
+                         parent_run_id=parent_run_id, extra_tags=extra_tags or {}, hooks=hooks, qc_figures=qc_figures)
         distributed.barrier(dist)
         return _follow(loaded, prepare_data(loaded, workers=1, progress=False), dist)
     finally:
@@ -172,9 +97,9 @@ def _training_rows(loaded: LoadedSpec, data: PreparedData) -> tuple[np.ndarray, 
 def _setup(exp, data: PreparedData, rows: np.ndarray, dist):
     import torch
 
+    from mrsynth.device import pick_device
     from mrsynth.train.build import build_networks
     from mrsynth.train.datasets import training_set
-    from mrsynth.train.loop import pick_device
 
     torch.manual_seed(exp.train.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -198,85 +123,85 @@ def _share_run_dir(dist, run_dir: Path | None) -> Path:
 
 def _follow(loaded: LoadedSpec, data: PreparedData, dist) -> RunResult:
     """A non-zero rank: train its shard; no tracking, validation or checkpoints."""
-    from mrsynth.train.checkpoint import load_checkpoint
+    from mrsynth.checkpoint import load_checkpoint
     from mrsynth.train.loop import LAST, fit
 
     rows, _ = _training_rows(loaded, data)
     run_dir = _share_run_dir(dist, None)
     resume_state = load_checkpoint(run_dir / "checkpoints" / LAST) if (run_dir / "checkpoints" / LAST).is_file() else None
     device, nets, train = _setup(loaded.experiment, data, rows, dist)
-    fit(loaded.experiment, nets, train, lambda: ({}, None), device, ckpt_dir=run_dir / "checkpoints", resume=resume_state,
-        progress=False, dist=dist)
+    fit(loaded.experiment, nets, train, lambda: ({}, None), device, ckpt_dir=run_dir / "checkpoints", hooks=None,
+        resume=resume_state, progress=False, dist=dist)
     return RunResult("", "FINISHED", {}, "", run_dir)
 
 
-def _lead(loaded: LoadedSpec, data: PreparedData, tracking_uri, resume, progress, parent_run_id, extra_tags, hooks, dist,
-          qc_figures: bool = True) -> RunResult:
+def _lead(loaded: LoadedSpec, data: PreparedData, dist, *, tracking_uri: str | None, resume: bool, progress: bool,
+          parent_run_id: str | None, extra_tags: dict[str, str], hooks, qc_figures: bool) -> RunResult:
+    """Rank 0: track the run, fit with validation, test the best generator and log its outputs."""
     from mrsynth.inference.split import split_predictor
-    from mrsynth.train.checkpoint import load_checkpoint
-    from mrsynth.train.evaluate import evaluate, sample_grid, split_arrays
-    from mrsynth.train.loop import BEST, Hooks, StopTraining, fit
+    from mrsynth.train.loop import StopTraining
 
-    exp = loaded.experiment
     rows, table = _training_rows(loaded, data)
-    tracker = Tracker(tracking_uri)
-    run, resume_state = open_run(loaded, data, tracker, resume, parent_run_id, extra_tags)
+    run, resume_state = open_run(loaded, data, Tracker(tracking_uri), resume=resume, parent_run_id=parent_run_id,
+                                 tags=extra_tags)
     _share_run_dir(dist, run.run_dir)
-    metrics: dict[str, float] = {}
-    try:
+    with run.outcome(stopped=(StopTraining,)) as outcome:
         if resume_state is None:
             _log_setup(run, data, table, len(rows), qc_figures)
-        device, nets, train = _setup(exp, data, rows, dist)
+        device, nets, train = _setup(loaded.experiment, data, rows, dist)
         if resume_state is None:
-            tracker.log_params({f"n_params.{k}": v for k, v in nets.parameter_counts().items()})
-        ckpt_dir = run.run_dir / "checkpoints"
-        val_arrays = split_arrays(data.slices, "val")
-        predictor = split_predictor(exp, data, device)
+            run.tracker.log_params({f"n_params.{k}": v for k, v in nets.parameter_counts().items()})
+        predictor = split_predictor(loaded.experiment, data, device)
+        result = _fit(run, data, nets, train, device, predictor, hooks=hooks, resume=resume_state, progress=progress,
+                      dist=dist)
+        _test(run, data, nets.generator, device, predictor, result, outcome.metrics)
+    return outcome.result
 
-        def validate():
-            val_metrics, _, preds = evaluate(nets.generator, data.slices, "val", device, predictor=predictor)
-            return val_metrics, preds
 
-        def on_epoch(epoch: int, epoch_metrics: dict[str, float]) -> None:
-            tracker.log_metrics(epoch_metrics, step=epoch)
-            if hooks is not None:
-                hooks.epoch_end(epoch, epoch_metrics)
+def _fit(run: TrackedRun, data: PreparedData, nets, train, device, predictor, *, hooks, resume, progress, dist):
+    """Fit with validation every `eval.every` epochs, then load the generator of the best validated epoch."""
+    from mrsynth.train.epoch_log import EpochLog
+    from mrsynth.train.evaluate import split_arrays
+    from mrsynth.train.loop import fit
 
-        def on_validated(epoch: int, val_metrics: dict[str, float], preds) -> None:
-            if epoch % exp.train.sample_every == 0 or epoch == exp.train.epochs:
-                grid = sample_grid(preds, val_arrays, run.run_dir / "samples" / f"epoch_{epoch:04d}.png", title=f"{exp.name} epoch {epoch}")
-                tracker.log_artifact(grid, "samples")
-            if hooks is not None:
-                hooks.validated(epoch, val_metrics, preds)
+    validate = partial(_validate, nets.generator, data.slices, device, predictor)
+    epoch_log = EpochLog(run, split_arrays(data.slices, "val"), hooks)
+    result = fit(run.loaded.experiment, nets, train, validate, device, ckpt_dir=run.checkpoint_dir,
+                 hooks=epoch_log.hooks(), resume=resume, progress=progress, dist=dist)
+    _load_best(nets.generator, run.checkpoint_dir)
+    return result
 
-        result = fit(exp, nets, train, validate, device, ckpt_dir=ckpt_dir, hooks=Hooks(on_epoch, on_validated),
-                     resume=resume_state, progress=progress, dist=dist)
-        if (ckpt_dir / BEST).is_file():
-            nets.generator.load_state_dict(load_checkpoint(ckpt_dir / BEST)["generator"])
-        metrics, per_subject, _ = evaluate(nets.generator, data.slices, "test", device, predictor=predictor)
-        metrics = {**metrics, "best_epoch": float(result.best_epoch or 0)}
-        tracker.log_metrics(metrics, step=result.epochs_done)
-        _log_outputs(run, exp, data, nets.generator, per_subject)
-        run.finish("FINISHED", metrics)
-        return RunResult(run.record["run_id"], "FINISHED", metrics, tracker.uri, run.run_dir)
-    except StopTraining as stop:
-        run.finish("KILLED", metrics, f"stopped: {stop}")
-        raise
-    except KeyboardInterrupt:
-        run.finish("KILLED", metrics, "interrupted")
-        raise
-    except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        run.finish("FAILED", metrics, reason)
-        if isinstance(exc, MrsynthError):
-            return RunResult(run.record["run_id"], "FAILED", metrics, tracker.uri, run.run_dir, reason)
-        raise
+
+def _validate(generator, slices, device, predictor) -> tuple[dict[str, float], np.ndarray]:
+    from mrsynth.train.evaluate import evaluate
+
+    val_metrics, _, preds = evaluate(generator, slices, "val", device, predictor=predictor)
+    return val_metrics, preds
+
+
+def _load_best(generator, ckpt_dir: Path) -> None:
+    """The kept generator is the best validated one; without a validated epoch, the last."""
+    from mrsynth.checkpoint import load_checkpoint
+    from mrsynth.train.loop import BEST
+
+    if (ckpt_dir / BEST).is_file():
+        generator.load_state_dict(load_checkpoint(ckpt_dir / BEST)["generator"])
+
+
+def _test(run: TrackedRun, data: PreparedData, generator, device, predictor, result, metrics: dict[str, float]) -> None:
+    """Score the test split into `metrics` (kept by the record even if logging the outputs fails), log the outputs."""
+    from mrsynth.train.evaluate import evaluate
+
+    test_metrics, per_subject, _ = evaluate(generator, data.slices, "test", device, predictor=predictor)
+    metrics.update({**test_metrics, "best_epoch": float(result.best_epoch or 0)})
+    run.tracker.log_metrics(metrics, step=result.epochs_done)
+    _log_outputs(run, run.loaded.experiment, data, generator, per_subject)
 
 
 def _log_outputs(run: TrackedRun, exp, data: PreparedData, generator, per_subject: pd.DataFrame) -> None:
     import torch
 
-    from mrsynth.train.checkpoint import save_checkpoint
+    from mrsynth.checkpoint import save_checkpoint
     from mrsynth.train.evaluate import write_volumes
 
     out = run.run_dir / "outputs"
