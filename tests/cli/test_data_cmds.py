@@ -103,3 +103,20 @@ def test_demo_data_cli_writes_the_qc_labels_of_its_ground_truth(tmp_path, capsys
     moved = {(f"sub-{r['subject']}", f"ses-{r['session']}", r["suffix"]) for r in rows if r["label"] == "motion"}
     assert moved == {(d["subject"], d["session"], d["contrast"]) for d in truth} and len(moved) == 1
     assert len(rows) == 8 * 2 * 3  # every subject, session and contrast has a row
+
+
+def test_preprocess_and_qc_take_one_subject_and_run_names_what_the_split_lacks(tiny_demo, write_spec, tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "one"
+    shutil.copytree(tiny_demo, root)
+    for other in [p for p in root.rglob("sub-*") if p.is_dir() and not p.name.startswith("sub-01")]:
+        shutil.rmtree(other)
+    spec = write_spec("one", tiny_spec_data(root, "one"))
+    assert main(["preprocess", str(spec)]) == 0
+    assert main(["qc", str(spec), "--out", str(tmp_path / "qc")]) == 0
+    capsys.readouterr()
+    assert main(["run", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert "a run needs at least one subject in each split; data.split gives train: 1, val: 0, test: 0" in err
+    assert "at least 3 usable subjects (have 1)" in err

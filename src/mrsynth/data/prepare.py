@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from mrsynth.cache import CacheStore
 from mrsynth.data.ingest import subject_table
 from mrsynth.data.preprocessed import load_subject, preprocess_subjects
-from mrsynth.data.slices import SliceSet, build_slices
+from mrsynth.data.slices import SPLITS, SliceSet, build_slices
 from mrsynth.errors import DataError
 from mrsynth.paths import cache_dir
 from mrsynth.spec.experiment import canonical_json
@@ -39,6 +39,16 @@ class PreparedData:
         return {"preprocess": dict(self.preprocess_keys), "slices": self.slices.key}
 
 
+def require_split(data: PreparedData) -> None:
+    """Training needs a subject in every split; preprocess and qc work on any number of subjects."""
+    counts = {split: len(data.slices.subjects(split)) for split in SPLITS}
+    if any(n == 0 for n in counts.values()):
+        given = ", ".join(f"{split}: {n}" for split, n in counts.items())
+        usable = len(data.preprocess_keys)
+        need = f"; a random split needs at least {MIN_SUBJECTS} usable subjects (have {usable})" if usable < MIN_SUBJECTS else ""
+        raise DataError(f"a run needs at least one subject in each split; data.split gives {given}{need}")
+
+
 def _fail_or_skip(problems: dict[str, str], policy: str) -> None:
     if problems and policy == "error":
         lines = [msg if msg.startswith("subject ") else f"subject {s}: {msg}" for s, msg in sorted(problems.items())]
@@ -56,8 +66,8 @@ def prepare_data(loaded: LoadedSpec, store: CacheStore | None = None, workers: i
     outcome = preprocess_subjects(table.subjects, data.preprocess, store, workers, progress)
     _fail_or_skip(outcome.errors, data.on_bad_subject)
     skipped.update(outcome.errors)
-    if len(outcome.keys) < MIN_SUBJECTS:
-        raise DataError(f"only {len(outcome.keys)} usable subject(s); a train/val/test split needs at least {MIN_SUBJECTS}")
+    if not outcome.keys:
+        raise DataError("no usable subject: every subject was skipped")
     volumes = [load_subject(store, s, k) for s, k in outcome.keys.items()]
     slices = build_slices(store, volumes, data.split, data.slicing, data.qc.max_offset, data.qc.bins)
     kept_prints = {s: outcome.fingerprints[s] for s in outcome.keys}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mrsynth.data.prepare import PreparedData, prepare_data
+from mrsynth.data.prepare import PreparedData, prepare_data, require_split
 from mrsynth.errors import MrsynthError
 from mrsynth.fsutil import json_text
 from mrsynth.runs import RunResult, TrackedRun, open_run
@@ -88,6 +88,7 @@ def run_experiment(loaded: LoadedSpec, tracking_uri: str | None = None, resume: 
 
 
 def _training_rows(loaded: LoadedSpec, data: PreparedData) -> tuple[np.ndarray, pd.DataFrame]:
+    require_split(data)
     rows, table = qc_filtered_rows(data, loaded.experiment.data.qc)
     if len(rows) == 0:
         raise MrsynthError(f"{loaded.name}: the QC filter drops every training slice; loosen data.qc")
