@@ -23,6 +23,12 @@ def test_defaults_cross_contrast_rigid_mutual_information():
     assert spec.n4.enabled and isinstance(spec.skull_strip, ThresholdSkullStrip)
 
 
+@pytest.mark.parametrize("fields", [{"threshold": 0.0}, {"threshold": 1.0}, {"dilation": 11}, {"dilation": 0.5}])
+def test_deepbet_threshold_is_a_probability_and_dilation_whole_layers(fields):
+    with pytest.raises(ValidationError):
+        PreprocessSpec.model_validate({"skull_strip": {"kind": "deepbet", **fields}})
+
+
 def test_skull_strip_is_chosen_by_kind():
     spec = PreprocessSpec.model_validate({"skull_strip": {"kind": "ants_mask", "cleanup": 3}})
     assert spec.skull_strip == AntsMask(cleanup=3)
