@@ -143,8 +143,8 @@ class NormaliseSpec(StrictModel):
 class PreprocessSpec(StrictModel):
     """Per-subject preprocessing: reorient to RAS, skull strip, N4, register source → target, normalise."""
 
-    skull_strip: SkullStrip = ThresholdSkullStrip()
-    """How each volume's brain mask is obtained."""
+    skull_strip: SkullStrip = DeepbetSkullStrip()
+    """How each volume's brain mask is obtained (default: deepbet, the one method that strips raw heads)."""
     n4: N4Spec = N4Spec()
     """N4 bias field correction."""
     registration: RegistrationSpec = RegistrationSpec()
