@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mrsynth.spec.preprocess import AntsMask, PreprocessSpec, ThresholdSkullStrip
+from mrsynth.spec.preprocess import AntsMask, DeepbetSkullStrip, PreprocessSpec
 
 
 def test_every_field_is_documented_in_the_schema():
@@ -20,7 +20,13 @@ def test_defaults_cross_contrast_rigid_mutual_information():
     spec = PreprocessSpec()
     assert spec.registration.kind == "rigid" and spec.registration.metric == "mattes"
     assert spec.normalise.p_low == 1.0 and spec.normalise.p_high == 99.0 and spec.normalise.clip
-    assert spec.n4.enabled and isinstance(spec.skull_strip, ThresholdSkullStrip)
+    assert spec.n4.enabled and spec.skull_strip == DeepbetSkullStrip(threshold=0.5, dilation=0)
+
+
+@pytest.mark.parametrize("fields", [{"threshold": 0.0}, {"threshold": 1.0}, {"dilation": 11}, {"dilation": 0.5}])
+def test_deepbet_threshold_is_a_probability_and_dilation_whole_layers(fields):
+    with pytest.raises(ValidationError):
+        PreprocessSpec.model_validate({"skull_strip": {"kind": "deepbet", **fields}})
 
 
 def test_skull_strip_is_chosen_by_kind():

@@ -53,7 +53,17 @@ def fingerprints(files: SubjectFiles, spec: PreprocessSpec) -> dict[str, str]:
 
 
 def preprocess_key(fingerprint: dict[str, str], spec: PreprocessSpec) -> str:
-    return stage_key(STAGE, VERSION, {"fingerprints": fingerprint, "preprocess": spec.model_dump(mode="json")})
+    inputs = {"fingerprints": fingerprint, "preprocess": spec.model_dump(mode="json"), **model_versions(spec)}
+    return stage_key(STAGE, VERSION, inputs)
+
+
+def model_versions(spec: PreprocessSpec) -> dict[str, str]:
+    """Versions of packages whose shipped weights make this spec's masks; empty, so other keys stay as they were."""
+    if spec.skull_strip.kind != "deepbet":
+        return {}
+    from mrsynth.preprocess.deepbet_strip import deepbet_version
+
+    return {"deepbet": deepbet_version()}
 
 
 def _write_pair(files: SubjectFiles, spec: PreprocessSpec, out: Path) -> dict[str, Any]:

@@ -10,9 +10,17 @@ from scipy import ndimage
 
 from mrsynth.errors import DataError
 from mrsynth.preprocess.ants_images import to_ants
+from mrsynth.preprocess.deepbet_strip import deepbet_mask
 from mrsynth.preprocess.threads import load_ants
 from mrsynth.preprocess.volumes import Volume, load_mask
-from mrsynth.spec.preprocess import AntsMask, NoSkullStrip, ProvidedMasks, SkullStrip, ThresholdSkullStrip
+from mrsynth.spec.preprocess import (
+    AntsMask,
+    DeepbetSkullStrip,
+    NoSkullStrip,
+    ProvidedMasks,
+    SkullStrip,
+    ThresholdSkullStrip,
+)
 
 
 def brain_mask(subject: str, volume: Volume, spec: SkullStrip, mask_path: Path | None) -> np.ndarray:
@@ -63,6 +71,7 @@ SKULL_STRIP_METHODS: dict[type, Callable[..., np.ndarray]] = {
     ProvidedMasks: provided_mask,
     ThresholdSkullStrip: threshold_mask,
     AntsMask: ants_get_mask,
+    DeepbetSkullStrip: deepbet_mask,
 }
 
 

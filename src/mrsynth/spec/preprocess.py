@@ -45,8 +45,20 @@ class AntsMask(StrictModel):
     """ANTs morphological clean-up level (0: none; higher: stronger erosion/dilation)."""
 
 
+class DeepbetSkullStrip(StrictModel):
+    """deepbet: a CNN brain extractor (its TorchScript weights ship in its wheel, so it runs offline) that strips
+    raw heads with skull and neck; on the GPU when there is one."""
+
+    kind: Literal["deepbet"] = "deepbet"
+    """Selects this skull-strip method."""
+    threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    """Brain probability above which a voxel is brain; lower keeps more voxels at the brain's edge."""
+    dilation: int = Field(default=0, ge=-10, le=10)
+    """Voxel layers added to (positive) or peeled from (negative) the mask's surface after thresholding."""
+
+
 SkullStrip = Annotated[
-    NoSkullStrip | ProvidedMasks | ThresholdSkullStrip | AntsMask, Field(discriminator="kind")
+    NoSkullStrip | ProvidedMasks | ThresholdSkullStrip | AntsMask | DeepbetSkullStrip, Field(discriminator="kind")
 ]
 
 
@@ -131,8 +143,8 @@ class NormaliseSpec(StrictModel):
 class PreprocessSpec(StrictModel):
     """Per-subject preprocessing: reorient to RAS, skull strip, N4, register source → target, normalise."""
 
-    skull_strip: SkullStrip = ThresholdSkullStrip()
-    """How each volume's brain mask is obtained."""
+    skull_strip: SkullStrip = DeepbetSkullStrip()
+    """How each volume's brain mask is obtained (default: deepbet, the one method that strips raw heads)."""
     n4: N4Spec = N4Spec()
     """N4 bias field correction."""
     registration: RegistrationSpec = RegistrationSpec()
