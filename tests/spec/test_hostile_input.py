@@ -101,3 +101,4 @@ def test_a_binary_file_named_json_is_refused_without_its_bytes(tmp_path):
     secret = b"\x7fELF\x02\x01\x01 s3cr3t \xff\xfe"
     message = spec_error(write_bytes(tmp_path, secret))
     assert "not UTF-8 text" in message and "s3cr3t" not in message and "ELF" not in message
+

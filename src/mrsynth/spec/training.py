@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -25,8 +25,8 @@ class TrainSpec(StrictModel):
 
     epochs: int = Field(default=20, ge=1)
     """Number of passes over the training slices."""
-    decay_epochs: int = Field(default=10, ge=0)
-    """The last `decay_epochs` decay the learning rate linearly to 0 (constant before)."""
+    decay_epochs: int | None = Field(default=None, ge=0)
+    """The last `decay_epochs` decay the learning rate linearly to 0 (constant before); default: half of `epochs`."""
     batch_size: int = Field(default=16, ge=1)
     """Slices per step."""
     lr_g: float = Field(default=2e-4, gt=0, le=1)
@@ -48,10 +48,21 @@ class TrainSpec(StrictModel):
     sample_every: int = Field(default=5, ge=1)
     """Log a sample grid every N epochs (and at the end)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _half_of_epochs_by_default(cls, data: Any) -> Any:
+        """A fixed default (10) made `--set train.epochs=4` fail on a number the user never wrote."""
+        if isinstance(data, dict) and data.get("decay_epochs") is None:
+            epochs = data.get("epochs", cls.model_fields["epochs"].default)
+            if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1:
+                return {**data, "decay_epochs": epochs // 2}
+        return data
+
     @model_validator(mode="after")
     def _decay_within_epochs(self) -> TrainSpec:
         if self.decay_epochs > self.epochs:
-            raise ValueError(f"decay_epochs must be <= epochs ({self.epochs}) (got {self.decay_epochs})")
+            raise ValueError(f"decay_epochs must be <= epochs ({self.epochs}) (got {self.decay_epochs}); lower it too "
+                             "(e.g. --set train.decay_epochs=N), or leave it out of every spec for half of epochs")
         return self
 
 
