@@ -70,7 +70,16 @@ def test_qc_thresholds_lie_in_their_metric_range(write_spec, field, value, rule)
 
 def test_slice_size_fits_the_unet(write_spec):
     text = problems(write_spec, {"data": {"slicing": {"size": [60, 64]}}, "model": {"generator": {"kind": "unet", "depth": 3}}})
-    assert "data.slicing.size: each side must be divisible by 2**model.generator.depth = 8 (got [60, 64])" in text
+    assert ("data.slicing.size: each side must be divisible by 2**model.generator.depth = 8; pad to [64, 64] "
+            "(slicing.size crops or pads), or model.generator.depth <= 2 keeps [60, 64] (got [60, 64])") in text
+
+
+def test_slice_size_hint_names_sizes_and_depths_that_work(write_spec):
+    """240x240 BraTS slices at depth 6: the message says 256 or depth <= 4, both of which validate."""
+    spec = {"data": {"slicing": {"size": [240, 240]}}, "model": {"generator": {"kind": "unet", "depth": 6}}}
+    assert "pad to [256, 256]" in problems(write_spec, spec) and "depth <= 4 keeps [240, 240]" in problems(write_spec, spec)
+    for fixed in ({**spec, "data": {"slicing": {"size": [256, 256]}}}, {**spec, "model": {"generator": {"kind": "unet", "depth": 4}}}):
+        load_spec(write_spec("x", {"name": "x", **fixed}))  # validates
 
 
 def test_adversarial_needs_a_discriminator(write_spec):

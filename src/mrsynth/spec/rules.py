@@ -52,12 +52,24 @@ def _size_factor(generator: Any) -> tuple[int, str]:
     return generator.size_multiple, f"{generator.size_multiple} (the down-sampling of a '{generator.kind}' generator)"
 
 
+def _sizes_that_work(size: tuple[int, ...], factor: int, generator: Any) -> str:
+    """E.g. 'pad to [256, 256], or model.generator.depth <= 4 keeps [240, 240]'."""
+    padded = [-(-side // factor) * factor for side in size]
+    hint = f"pad to {padded} (slicing.size crops or pads)"
+    if generator.kind == "unet":
+        depth = 0
+        while all(side % 2 ** (depth + 1) == 0 for side in size):
+            depth += 1
+        hint += f", or model.generator.depth <= {depth} keeps {list(size)}" if depth >= 1 else ""
+    return hint
+
+
 def _model_problems(exp: Experiment) -> list[Problem]:
     problems: list[Problem] = []
     factor, why = _size_factor(exp.model.generator)
     size = exp.data.slicing.size
     if any(side % factor for side in size):
-        rule = f"each side must be divisible by {why}"
+        rule = f"each side must be divisible by {why}; {_sizes_that_work(size, factor, exp.model.generator)}"
         problems.append((("data", "slicing", "size"), rule, list(size)))
     if exp.loss.adversarial > 0 and exp.model.discriminator.kind == "none":
         rule = "an adversarial loss needs a discriminator, but model.discriminator.kind is 'none'"
