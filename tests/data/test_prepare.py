@@ -87,3 +87,19 @@ def test_bad_subject_errors_or_is_skipped(write_spec, tiny_demo, tmp_path, store
     # with skip, but only 3 subjects remain: still enough for a split
     data = prepare(write_spec, root, store, data={"on_bad_subject": "skip"})
     assert list(data.skipped) == ["03"] and "03" not in data.preprocess_keys
+
+
+def test_every_header_is_checked_before_any_subject_is_preprocessed(write_spec, tiny_demo, tmp_path, store):
+    """A 4D file used to fail after the other subjects' minutes of preprocessing; now nothing is built first."""
+    import nibabel as nib
+
+    root = tmp_path / "four_d"
+    shutil.copytree(tiny_demo, root)
+    bad = next(root.glob("sub-04/ses-7T/anat/*_T1w.nii.gz"))
+    image = nib.load(bad)
+    voxels = np.asarray(image.dataobj, dtype=np.float32)
+    nib.save(nib.Nifti1Image(np.stack([voxels, voxels], axis=-1), image.affine), bad)
+    with pytest.raises(DataError) as info:
+        prepare(write_spec, root, store)
+    assert "subject 04" in str(info.value) and bad.name in str(info.value) and "3D volume" in str(info.value)
+    assert store.entries() == [] and store.builds == []

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from mrsynth.cache import CacheStore
 from mrsynth.data.ingest import subject_table
-from mrsynth.data.preprocessed import load_subject, preprocess_subjects
+from mrsynth.data.preprocessed import header_problems, load_subject, preprocess_subjects
 from mrsynth.data.slices import SPLITS, SliceSet, build_slices
 from mrsynth.errors import DataError
 from mrsynth.paths import cache_dir
@@ -61,9 +61,10 @@ def prepare_data(loaded: LoadedSpec, store: CacheStore | None = None, workers: i
     store = store or CacheStore(cache_dir())
     first_build = len(store.builds)
     table = subject_table(data.dataset, loaded.base_dir)
-    skipped = dict(table.problems)
+    skipped = {**dict(table.problems), **header_problems(table.subjects, data.preprocess)}
     _fail_or_skip(skipped, data.on_bad_subject)
-    outcome = preprocess_subjects(table.subjects, data.preprocess, store, workers, progress)
+    usable = tuple(f for f in table.subjects if f.subject not in skipped)
+    outcome = preprocess_subjects(usable, data.preprocess, store, workers, progress)
     _fail_or_skip(outcome.errors, data.on_bad_subject)
     skipped.update(outcome.errors)
     if not outcome.keys:

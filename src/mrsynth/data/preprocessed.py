@@ -52,6 +52,21 @@ def fingerprints(files: SubjectFiles, spec: PreprocessSpec) -> dict[str, str]:
         raise DataError(f"cannot read: {exc.strerror or exc}", subject=files.subject, path=exc.filename) from None
 
 
+def header_problems(subjects: tuple[SubjectFiles, ...], spec: PreprocessSpec) -> dict[str, str]:
+    """subject -> why one of its files cannot be used, from the headers alone (no voxel is read)."""
+    from mrsynth.preprocess.volumes import check_header
+
+    problems = {}
+    for files in subjects:
+        paths = files.paths() if spec.skull_strip.kind == "provided" else {"source": files.source, "target": files.target}
+        try:
+            for path in paths.values():
+                check_header(files.subject, path)
+        except DataError as exc:
+            problems[files.subject] = str(exc)
+    return problems
+
+
 def preprocess_key(fingerprint: dict[str, str], spec: PreprocessSpec) -> str:
     inputs = {"fingerprints": fingerprint, "preprocess": spec.model_dump(mode="json"), **model_versions(spec)}
     return stage_key(STAGE, VERSION, inputs)

@@ -43,6 +43,14 @@ def load_volume(subject: str, path: Path | str) -> Volume:
     return Volume(array=array, affine=affine, path=Path(path))
 
 
+def check_header(subject: str, path: Path | str) -> None:
+    """The checks that need no voxels (readable, 3D, real-valued, usable affine): cheap enough to run on every
+    file before minutes of preprocessing start."""
+    image = _read_image(subject, Path(path))
+    _require_3d(subject, image)
+    _require_usable_affine(subject, Path(path), np.asarray(image.affine, dtype=np.float64))
+
+
 def load_mask(subject: str, path: Path | str, image_path: Path | str) -> np.ndarray:
     """Read a brain mask that must share the grid of `image_path`; return it reoriented to RAS+ as bool."""
     mask_image = _read_image(subject, Path(path))
