@@ -70,6 +70,10 @@ def test_cache_ls_du_and_gc(tiny_demo, write_spec, tmp_path, capsys):
     assert main(["cache", "ls"]) == 0
     listing = capsys.readouterr().out.splitlines()
     assert sum(line.startswith("slices") for line in listing) == 2 and sum(line.startswith("preprocess") for line in listing) == 4
+    slices = sorted(line for line in listing if line.startswith("slices"))
+    assert all("slicing.min_brain_fraction=" in line for line in slices)  # the one setting that tells them apart
+    assert len({line.rsplit("slicing.min_brain_fraction=", 1)[1] for line in slices} | {"0.3"}) == 2
+    assert not [line for line in listing if line.startswith("preprocess") and "=" in line]  # nothing to tell apart
     assert main(["cache", "du"]) == 0
     assert "total" in capsys.readouterr().out
     killed_build = Path(os.environ["MRSYNTH_CACHE"]) / "preprocess" / ".tmp-0123abcd-999999-deadbeef"

@@ -177,11 +177,31 @@ def cache_ls(args: argparse.Namespace) -> int:
     entries = _store().entries()
     if not entries:
         print("cache is empty")
+    differences = _setting_differences(entries)
     for entry in entries:
         meta = entry.manifest.get("meta", {})
-        what = meta.get("subject") or f"{len(meta.get('subjects', []))} subjects"
-        print(f"{entry.stage:<11} {entry.key[:16]}  {_size(entry.size_bytes()):>10}  {what}")
+        what = meta.get("subject") or meta.get("volume") or f"{len(meta.get('subjects', []))} subjects"
+        differs = "  ".join(f"{k}={v}" for k, v in differences.get(entry.key, {}).items())
+        print(f"{entry.stage:<11} {entry.key[:16]}  {_size(entry.size_bytes()):>10}  {what}  {differs}".rstrip())
     return 0
+
+
+def _setting_differences(entries) -> dict[str, dict[str, object]]:
+    """For entries of one stage and subject: the settings in which they differ (two skull strips of one subject
+    used to print as two identical lines)."""
+    from mrsynth.tracking import flatten
+
+    groups: dict[tuple, list] = {}
+    for entry in entries:
+        meta = entry.manifest.get("meta", {})
+        groups.setdefault((entry.stage, meta.get("subject") or meta.get("volume") or tuple(meta.get("subjects", []))), []).append(entry)
+    differences = {}
+    for group in groups.values():
+        settings = {e.key: flatten(e.manifest.get("meta", {}).get("settings") or {}) for e in group}
+        names = sorted({n for s in settings.values() for n in s})
+        varying = [n for n in names if len({repr(s.get(n)) for s in settings.values()}) > 1] if len(group) > 1 else []
+        differences.update({key: {n: s.get(n) for n in varying} for key, s in settings.items()})
+    return differences
 
 
 def cache_du(args: argparse.Namespace) -> int:

@@ -119,7 +119,8 @@ def build_subject(root: str, files: SubjectFiles, key: str, spec_json: dict[str,
     limit_ants_threads(threads)
     spec = PreprocessSpec.model_validate(spec_json)
     try:
-        CacheStore(Path(root)).get_or_build(STAGE, key, lambda out: _write_pair(files, spec, out), {"subject": files.subject})
+        CacheStore(Path(root)).get_or_build(STAGE, key, lambda out: _write_pair(files, spec, out),
+                                            {"subject": files.subject, "settings": {"preprocess": spec_json}})
     except DataError as exc:
         return str(exc)
     except OSError as exc:

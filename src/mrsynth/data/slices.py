@@ -147,5 +147,6 @@ def build_slices(store: CacheStore, subjects: list[SubjectVolumes], split: Split
     key = slices_key(keys, split, slicing, max_offset, bins)
     split_of = split_subjects(sorted(keys), split)
     entry = store.get_or_build(STAGE, key, lambda out: _write_slices(subjects, split_of, slicing, max_offset, bins, out),
-                               {"subjects": sorted(keys)})
+                               {"subjects": sorted(keys), "settings": {"split": split.model_dump(mode="json"),
+                                "slicing": slicing.model_dump(mode="json"), "qc": {"max_offset": max_offset, "bins": bins}}})
     return SliceSet(key, entry.path, entry.manifest["facts"])
