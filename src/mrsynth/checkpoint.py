@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -46,5 +45,8 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
-        raise MrsynthError(f"{path}: unreadable checkpoint: {exc}") from None
+    except OSError as exc:
+        raise MrsynthError(f"{path}: cannot read: {exc.strerror or type(exc).__name__}") from None
+    except Exception as exc:  # torch.load raises a dozen types on foreign bytes; its messages may quote them
+        raise MrsynthError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}); "
+                           "was it written by mrsynth run?") from None

@@ -21,22 +21,26 @@ def _finished_record(key: str) -> dict[str, Any] | None:
     return finished[-1] if finished else None
 
 
-def resolve_model(model: str, tracking_uri: str | None = None, workdir: Path | None = None) -> Path:
-    """MODEL as a checkpoint path, a registry spec name or hash (latest finished run), or an MLflow run id."""
+def resolve_model(model: str, tracking_uri: str | None = None, workdir: Path | None = None) -> tuple[Path, str]:
+    """MODEL as a checkpoint path, a registry spec name or hash (latest finished run), or an MLflow run id;
+    returns the model file and a line saying which one it is."""
     if Path(model).is_file():
-        return Path(model)
+        return Path(model), f"model file {model}"
     record = _finished_record(model)
+    said = (f"run {record['run_id']} of spec {record['spec_name']} ({record['spec_hash'][:12]}), finished "
+            f"{record.get('ended_at', '?')}" if record else f"MLflow run {model}")
     if record and record.get("model_path") and Path(record["model_path"]).is_file():
-        return Path(record["model_path"])
+        return Path(record["model_path"]), said
     run_id = record["run_id"] if record else model
     from mrsynth.tracking import Tracker
 
     try:
-        return Tracker(tracking_uri or (record or {}).get("mlflow", {}).get("tracking_uri")).download(
+        path = Tracker(tracking_uri or (record or {}).get("mlflow", {}).get("tracking_uri")).download(
             run_id, MODEL_ARTIFACT, workdir or Path(tempfile.mkdtemp(prefix="mrsynth-model-")))
     except Exception as exc:  # mlflow raises several types for "no such run/artifact"
         raise MrsynthError(f"predict: {model!r} is not a checkpoint file, a finished registry run or an MLflow run "
                            f"with {MODEL_ARTIFACT} ({type(exc).__name__})") from None
+    return path, said
 
 
 def load_model(path: Path):
@@ -56,16 +60,36 @@ def load_model(path: Path):
     return exp, generator, (float(scales[:, 0].mean()), float(scales[:, 1].mean()))
 
 
-def predict_file(model: str, source: Path, output: Path, mask: Path | None = None, tracking_uri: str | None = None) -> Path:
+def input_preprocessing(preprocess, mask: Path | None, skull_strip: str | None):
+    """The spec's preprocessing for a new input, and how its brain mask is found: `--mask` wins, then
+    `--skull-strip`, then the spec's own method; a spec trained on provided masks falls back to deepbet."""
+    from mrsynth.spec.preprocess import PreprocessSpec
+
+    method = preprocess.skull_strip.kind
+    if mask is not None:
+        return preprocess, f"brain mask: {mask}"
+    if skull_strip is None and method != "provided":
+        return preprocess, f"brain mask: {method} (the spec's method)"
+    chosen = skull_strip or "deepbet"
+    if chosen == "provided":
+        raise MrsynthError("predict: --skull-strip provided needs --mask")
+    changed = PreprocessSpec.model_validate({**preprocess.model_dump(mode="json"), "skull_strip": {"kind": chosen}})
+    why = " (the model was trained on provided masks; pass --mask to use yours)" if method == "provided" else ""
+    return changed, f"brain mask: {chosen}{why}"
+
+
+def predict_file(model: str, source: Path, output: Path, mask: Path | None = None, tracking_uri: str | None = None,
+                 skull_strip: str | None = None, say=lambda line: None) -> Path:
     import nibabel as nib
 
     from mrsynth.inference.volume import predict_volume
     from mrsynth.preprocess.pipeline import prepare_single
 
-    exp, generator, scale = load_model(resolve_model(model, tracking_uri))
-    preprocess = exp.data.preprocess
-    if preprocess.skull_strip.kind == "provided" and mask is None:
-        raise MrsynthError(f"predict: the model's spec ({exp.name}) uses provided brain masks: pass --mask")
+    path, which = resolve_model(model, tracking_uri)
+    exp, generator, scale = load_model(path)
+    say(f"model: {which}; spec {exp.name} ({exp.spec_hash[:12]})")
+    preprocess, how = input_preprocessing(exp.data.preprocess, mask, skull_strip)
+    say(how)
     array, brain, affine, _ = prepare_single("input", source, mask, preprocess, role="source")
     pred = predict_volume(exp, generator, array, scale, brain)
     original = nib.load(str(source))

@@ -139,11 +139,24 @@ def test_predict_keeps_shape_and_affine_and_is_deterministic(finished_env, tmp_p
     assert b"mrsynth tiny" in a.header["descrip"].tobytes()
 
 
-def test_predict_without_required_mask_is_a_clean_error(finished_env, tmp_path, capsys):
+def test_predict_says_which_run_and_how_the_mask_was_found(finished_env, tmp_path, capsys):
+    """A provided-masks model needs no --mask for an input the project can strip itself; the output names the
+    run and spec it used, as `predict SPEC_NAME` takes the latest finished run."""
     spec, result, env = finished_env
     source = next(spec.resolve_path(spec.experiment.data.dataset.root).glob("sub-01/ses-3T/anat/*_T1w.nii.gz"))
-    assert main(["predict", result.run_id, str(source), str(tmp_path / "x.nii.gz")]) == 1
-    assert "pass --mask" in capsys.readouterr().err
+    assert main(["predict", "tiny", str(source), str(tmp_path / "x.nii.gz"), "--skull-strip", "threshold"]) == 0
+    out = capsys.readouterr().out
+    assert f"model: run {result.run_id} of spec tiny ({spec.spec_hash[:12]})" in out
+    assert "brain mask: threshold (the model was trained on provided masks; pass --mask to use yours)" in out
+    assert (tmp_path / "x.nii.gz").is_file()
+
+
+def test_predict_refuses_a_junk_model_file_without_quoting_it(tmp_path, capsys):
+    junk = tmp_path / "j.pt"
+    junk.write_bytes(b"junk s3cr3t bytes\n")
+    assert main(["predict", str(junk), str(tmp_path / "in.nii.gz"), str(tmp_path / "out.nii.gz")]) == 1
+    err = capsys.readouterr().err
+    assert "not a readable PyTorch checkpoint" in err and "s3cr3t" not in err and "Traceback" not in err
 
 
 def test_compare_lists_differences_and_metrics(finished_env, tiny_demo, write_spec, capsys):

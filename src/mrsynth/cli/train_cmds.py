@@ -32,7 +32,10 @@ def register(commands) -> None:
     p.add_argument("model", metavar="MODEL")
     p.add_argument("input", type=Path, metavar="INPUT.nii.gz")
     p.add_argument("output", type=Path, metavar="OUTPUT.nii.gz")
-    p.add_argument("--mask", type=Path, default=None, metavar="M", help="brain mask of the input (needed when the spec uses provided masks)")
+    p.add_argument("--mask", type=Path, default=None, metavar="M", help="brain mask of the input (overrides any method)")
+    p.add_argument("--skull-strip", default=None, choices=["deepbet", "threshold", "ants_mask", "none"],
+                   help="how to find the input's brain mask (default: the spec's method; deepbet for specs trained "
+                        "on provided masks)")
     add_tracking_option(p)
     p.set_defaults(handler=predict)
 
@@ -93,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
 def predict(args: argparse.Namespace) -> int:
     from mrsynth.predict import predict_file
 
-    out = predict_file(args.model, args.input, args.output, args.mask, args.tracking_uri)
+    out = predict_file(args.model, args.input, args.output, args.mask, args.tracking_uri, args.skull_strip,
+                       say=lambda line: print(line, flush=True))
     print(f"wrote {out}")
     return 0
 
