@@ -22,6 +22,13 @@ def shared_mri(*parts: str) -> Path:
     return path
 
 
+def touch(path: Path) -> Path:
+    """An empty file, parents created: listing a dataset only checks that files exist."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
 def tiny_spec_data(root: Path, name: str = "tiny", **sections) -> dict:
     """A small, fast spec over the tiny demo: 40x40 slices, a depth-3 U-Net, 2 epochs."""
     spec = {

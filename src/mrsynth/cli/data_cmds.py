@@ -217,7 +217,7 @@ def cache_du(args: argparse.Namespace) -> int:
 
 def referenced_keys(specs: list[Path]) -> set[str]:
     """Cache keys the given specs resolve to, computed without building anything."""
-    from mrsynth.data.ingest import subject_table
+    from mrsynth.data.layouts import subject_table
     from mrsynth.data.preprocessed import STAGE, fingerprints, preprocess_key
     from mrsynth.data.slices import slices_key
     from mrsynth.errors import MrsynthError

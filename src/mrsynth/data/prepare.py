@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from mrsynth.cache import CacheStore
-from mrsynth.data.ingest import subject_table
+from mrsynth.data.layouts import subject_table
 from mrsynth.data.preprocessed import header_problems, load_subject, preprocess_subjects
 from mrsynth.data.slices import SPLITS, SliceSet, build_slices
 from mrsynth.errors import DataError

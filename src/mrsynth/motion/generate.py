@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from mrsynth.cache import CacheStore, Entry, file_fingerprint, stage_key
+from mrsynth.data.ingest import VolumeFile
+from mrsynth.data.layouts import volume_table
 from mrsynth.data.slices import split_subjects
 from mrsynth.errors import DataError
 from mrsynth.fsutil import atomic_write_json
 from mrsynth.motion.simulate import generate_sample, sample_rng
-from mrsynth.motion.volumes import VolumeFile, cached_input, excluded_ids, require_file, volume_table
+from mrsynth.motion.volumes import cached_input, excluded_ids, require_file
 from mrsynth.paths import cache_dir
 from mrsynth.spec.experiment import canonical_json
 from mrsynth.spec.motion import MotionSpec

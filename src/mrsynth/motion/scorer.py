@@ -12,9 +12,10 @@ import pandas as pd
 
 from mrsynth import registry
 from mrsynth.cache import CacheStore, file_fingerprint, stage_key
+from mrsynth.data.ingest import VolumeFile
 from mrsynth.errors import DataError, MrsynthError
 from mrsynth.motion.bins import ScoreBins
-from mrsynth.motion.volumes import VolumeFile, cached_input
+from mrsynth.motion.volumes import cached_input
 
 STAGE = "motion_score"
 VERSION = 1

@@ -17,8 +17,10 @@ import pandas as pd
 import torch
 from torch import nn
 
+from mrsynth.data.ingest import VolumeFile
+from mrsynth.data.manifest import read_entity_rows
 from mrsynth.errors import DataError
-from mrsynth.motion.volumes import VolumeFile, read_table, row_matches
+from mrsynth.motion.volumes import row_matches
 from mrsynth.spec.motion import TransferSpec
 
 
@@ -31,7 +33,7 @@ class TransferResult:
 
 def volume_labels(csv_path: Path, volumes: list[VolumeFile]) -> dict[str, str]:
     """Volume id -> label; a row with session/suffix labels that volume, one without labels all the subject's."""
-    rows = [row for _, row in read_table(csv_path, required=("subject", "label"))]
+    rows = [row for _, row in read_entity_rows(csv_path, ("subject", "label"))]
     labels: dict[str, str] = {}
     for row in sorted(rows, key=lambda r: bool(r.get("session") or r.get("suffix"))):  # specific rows win
         for volume in volumes:

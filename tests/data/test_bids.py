@@ -4,15 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from mrsynth.data.ingest import manifest_table, subject_table
+from mrsynth.data.layouts import subject_table, volume_table
 from mrsynth.errors import DataError
-from mrsynth.spec.data import BidsDataset, BidsEntities, ManifestDataset
-
-
-def touch(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"")
-    return path
+from mrsynth.spec.data import BidsDataset, BidsEntities
+from mrsynth.spec.motion import MotionBidsDataset
+from mrsynth_testing import touch
 
 
 def bids_tree(root: Path, subjects=("01", "02"), missing_target=()):
@@ -57,28 +53,9 @@ def test_bids_missing_root_and_unknown_subject(tmp_path):
         subject_table(BidsDataset(root="ds", subjects=["01", "09"]), tmp_path)
 
 
-def test_manifest_paths_are_relative_to_the_csv(tmp_path):
-    touch(tmp_path / "vols/a_src.nii.gz")
-    touch(tmp_path / "vols/a_tgt.nii.gz")
-    touch(tmp_path / "vols/a_mask.nii.gz")
-    (tmp_path / "lists").mkdir()
-    csv = tmp_path / "lists/m.csv"
-    csv.write_text("subject,source,target,source_mask\na,../vols/a_src.nii.gz,../vols/a_tgt.nii.gz,../vols/a_mask.nii.gz\n"
-                   "b,../vols/b_src.nii.gz,../vols/a_tgt.nii.gz,\n")
-    table = manifest_table(ManifestDataset(csv="lists/m.csv"), csv)
-    (row,) = table.subjects
-    assert row.source == tmp_path / "lists/../vols/a_src.nii.gz" and row.source_mask is not None and row.target_mask is None
-    ((subject, reason),) = table.problems
-    assert subject == "b" and "b_src.nii.gz" in reason
-
-
-@pytest.mark.parametrize(("text", "message"), [
-    ("subject,source\na,x\n", "lacks column"),
-    ("subject,source,target\na,x,y\na,x,y\n", "duplicate subject 'a'"),
-])
-def test_manifest_errors_name_the_csv(tmp_path, text, message):
-    csv = tmp_path / "m.csv"
-    csv.write_text(text)
-    with pytest.raises(DataError, match=message) as info:
-        manifest_table(ManifestDataset(csv="m.csv"), csv)
-    assert "m.csv" in str(info.value)
+def test_bids_volumes_are_the_images_that_exist(tmp_path):
+    bids_tree(tmp_path / "ds", missing_target=("02",))
+    volumes = volume_table(MotionBidsDataset(root="ds"), tmp_path)
+    assert [v.id for v in volumes] == ["sub-01_ses-3T_T1w", "sub-01_ses-7T_T1w", "sub-02_ses-3T_T1w"]
+    with pytest.raises(DataError, match="dataset root not found"):
+        volume_table(MotionBidsDataset(root="nowhere"), tmp_path)
