@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mrsynth.cache import CacheStore
-from mrsynth.data.ingest import subject_table
+from mrsynth.data.layouts import subject_table
 from mrsynth.data.prepare import prepare_data
 from mrsynth.data.preprocessed import fingerprints, preprocess_key
 from mrsynth.errors import DataError
