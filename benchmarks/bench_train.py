@@ -54,18 +54,21 @@ def random_slices(seed: int = 0) -> SliceArrays:
     return SliceArrays(images[:, 0].copy(), images[:, 1].copy(), masks, np.arange(SLICES))
 
 
-class TimedBatches:
-    """Stands in for loop.training_batches: records time inside next() (waiting for data) and the whole step loop.
+class TimedSet:
+    """Wraps the training set fit is given: records time inside next() (waiting for data) and the whole step loop.
 
     Wall and CPU seconds both: on a shared machine the wall clock also counts other people's work."""
 
-    def __init__(self):
-        self.original = loop.training_batches
+    def __init__(self, data: SliceArrays):
+        self.data = data
         self.waiting = self.span = self.cpu_span = 0.0
         self.steps = 0
 
-    def __call__(self, *args, **kwargs):
-        batches = self.original(*args, **kwargs)
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def epoch_batches(self, *args, **kwargs):
+        batches = self.data.epoch_batches(*args, **kwargs)
         start, cpu = time.perf_counter(), time.process_time()
         while True:
             before = time.process_time()
@@ -80,18 +83,14 @@ class TimedBatches:
         self.cpu_span += time.process_time() - cpu
 
 
-def fit_epoch(exp: Experiment, nets, data: SliceArrays, ckpt_dir: Path, hooks=None) -> tuple[float, TimedBatches]:
+def fit_epoch(exp: Experiment, nets, data: SliceArrays, ckpt_dir: Path, hooks=None) -> tuple[float, TimedSet]:
     """One epoch of the real loop (validation stubbed out); returns (epoch seconds, batch timings)."""
-    timed = TimedBatches()
-    loop.training_batches = timed
+    timed = TimedSet(data)
     preds = np.zeros((4, SIZE, SIZE), np.float32)
-    try:
-        start = time.perf_counter()
-        loop.fit(exp, nets, data, lambda: ({"val/ssim_brain": 0.5}, preds), torch.device("cpu"), ckpt_dir=ckpt_dir,
-                 hooks=hooks, progress=False)
-        return time.perf_counter() - start, timed
-    finally:
-        loop.training_batches = timed.original
+    start = time.perf_counter()
+    loop.fit(exp, nets, timed, lambda: ({"val/ssim_brain": 0.5}, preds), torch.device("cpu"), ckpt_dir=ckpt_dir,
+             hooks=hooks, progress=False)
+    return time.perf_counter() - start, timed
 
 
 def bare_epoch(exp: Experiment, nets, data: SliceArrays, opt_g, opt_d, epoch: int) -> tuple[float, float, int]:
