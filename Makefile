@@ -6,7 +6,7 @@ MRSYNTH := $(VENV)/bin/mrsynth
 MAIN_SPEC ?= experiments/3t7t-masked.json
 DEMO := data/demo
 
-.PHONY: setup run demo families test test-slow test-all bench lint ui constraints clean
+.PHONY: setup run demo families test test-slow test-all bench bench-tiny lint ui constraints clean
 
 setup: $(VENV)/.installed
 
@@ -43,8 +43,12 @@ test-slow: setup
 test-all: setup
 	$(PY) -m pytest -q
 
+# The README's Performance figures (minutes); bench-tiny: each script at its smallest size, as CI runs them.
 bench: setup
 	$(PY) benchmarks/run.py
+
+bench-tiny: setup
+	$(PY) benchmarks/run.py --tiny
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

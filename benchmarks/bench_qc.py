@@ -1,14 +1,16 @@
 """QC throughput: vectorised slice-pair metrics vs the per-slice reference on a real BraTS pair.
 
-Run with `python benchmarks/bench_qc.py` (or `make bench`). Checks that both give the same table,
+Run with `python benchmarks/bench_qc.py [--tiny]` (or `make bench`). Checks that both give the same table,
 then times them in alternation (so both see the same machine load): slice pairs per second of
 each, the fastest of several runs, wall clock and CPU time (the vectorised one uses
 $MRSYNTH_QC_THREADS threads, default all CPUs; the reference one). The first call, which loads or
 compiles the numba kernels, is timed on its own and left out. Skips when the real data is absent.
+--tiny (CI): the middle 16 axial slices, one round of each: checks the values agree, times nothing useful.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -25,6 +27,7 @@ from mrsynth.qc.runs import qc_threads
 PAIR_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mri" / "brats_gli_00001"
 SOURCE, TARGET = "BraTS-GLI-00001-000-t1n.nii.gz", "BraTS-GLI-00001-000-t2w.nii.gz"
 ROUNDS, FAST_PER_ROUND = 3, 5
+TINY_SLICES = 16
 
 
 def timed(run) -> tuple[float, float, pd.DataFrame]:
@@ -35,19 +38,26 @@ def timed(run) -> tuple[float, float, pd.DataFrame]:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="a 16-slice slab, one round: checks the benchmark runs (CI)")
+    tiny = parser.parse_args().tiny
     if not (PAIR_DIR / SOURCE).exists():
         print(f"bench_qc: skipped, {PAIR_DIR} not found")
         return 0
     source = np.asanyarray(nib.load(PAIR_DIR / SOURCE).dataobj, dtype=np.float32)
     target = np.asanyarray(nib.load(PAIR_DIR / TARGET).dataobj, dtype=np.float32)
+    rounds, fast_per_round = (1, 1) if tiny else (ROUNDS, FAST_PER_ROUND)
+    if tiny:
+        middle = slice(source.shape[2] // 2 - TINY_SLICES // 2, source.shape[2] // 2 + TINY_SLICES // 2)
+        source, target = np.ascontiguousarray(source[:, :, middle]), np.ascontiguousarray(target[:, :, middle])
     args = dict(axis=2, max_offset=2, bins=32, min_brain_fraction=0.1)
     fast_run, ref_run = (lambda: slice_pair_metrics(source, target, **args)), (lambda: reference_slice_metrics(source, target, **args))
     first, _, fast = timed(fast_run)
     times = {"reference": [], "vectorised": []}
-    for _ in range(ROUNDS):  # alternate, so a burst of load elsewhere hits both
+    for _ in range(rounds):  # alternate, so a burst of load elsewhere hits both
         *ref_times, ref = timed(ref_run)
         times["reference"].append(ref_times)
-        times["vectorised"] += [timed(fast_run)[:2] for _ in range(FAST_PER_ROUND)]
+        times["vectorised"] += [timed(fast_run)[:2] for _ in range(fast_per_round)]
     pd.testing.assert_frame_equal(fast, ref, check_dtype=False, rtol=1e-6, atol=1e-12)
     n = len(fast)
     best = {name: np.min(np.asarray(runs), axis=0) for name, runs in times.items()}

@@ -1,10 +1,11 @@
 """Search overheads on the demo data.
 
-Run with `python benchmarks/bench_search.py [--trials N] [--epochs E] [--demo DIR]` (or `make bench`). Prints:
+Run with `python benchmarks/bench_search.py [--trials N] [--epochs E] [--demo DIR] [--tiny]` (or `make bench`). Prints:
 (a) per-trial time outside training, by phase, over a warm cache (resolve + validate, dataset from cache,
     QC filter, MLflow/registry logging, Optuna bookkeeping) next to training and test evaluation (goal < 1 s);
 (b) trials per hour of one fixed small search (same seeded random sampler) without and with the median pruner.
-DIR defaults to data/demo when it exists (`make demo`), else a 4-subject 32x32x24 demo generated in a temp folder.
+Without --demo, a 4-subject 32x32x24 demo generated in a temp folder (the README's figures); --demo data/demo
+searches the one `make demo` wrote. --tiny (CI): 2 trials of 1 epoch on the generated demo.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
 SPACE = {"data.qc.min_mi": {"kind": "float", "low": 0.0, "high": 0.2},
          "loss.l1": {"kind": "float", "low": 10.0, "high": 200.0, "log": True},
          "masking.kind": {"kind": "categorical", "choices": ["none", "intersection"]}}
@@ -122,15 +122,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--demo", type=Path, default=REPO / "data" / "demo")
+    parser.add_argument("--demo", type=Path, default=None, help="a demo dataset (default: a generated 4-subject 32x32x24 one)")
+    parser.add_argument("--tiny", action="store_true", help="2 trials of 1 epoch on a generated tiny demo: checks the benchmark runs (CI)")
     args = parser.parse_args()
+    if args.tiny:
+        args.trials, args.epochs, args.demo = 2, 1, None
+    if args.demo is not None and not (args.demo / "ground_truth.json").is_file():
+        parser.error(f"--demo {args.demo}: no demo dataset there (ground_truth.json missing)")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for key, sub in (("MRSYNTH_REGISTRY", "registry"), ("MRSYNTH_CACHE", "cache"), ("MRSYNTH_RUNS", "runs")):
             os.environ[key] = str(tmp / sub)
         os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp / 'mlflow.db'}"
         demo = args.demo
-        if not (demo / "ground_truth.json").is_file():
+        if demo is None:
             from mrsynth.demo import generate_demo
 
             demo = tmp / "demo"

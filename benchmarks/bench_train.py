@@ -1,11 +1,12 @@
 """Training-loop overheads on in-memory data with the 3T→7T demo networks (experiments/3t7t-masked.json).
 
-Run with `python benchmarks/bench_train.py [--threads N] [--rounds R]` (or `make bench`). Prints:
+Run with `python benchmarks/bench_train.py [--threads N] [--rounds R] [--tiny]` (or `make bench`). Prints:
 (a) seconds per step of `fit` vs a bare PyTorch loop with the same networks, batch and data (goal <= 1.05x);
 (b) the share of fit's step time spent building batches (goal <= 5%);
 (c) MLflow logging (Tracker.log_metrics / log_artifact) per epoch vs epoch time (goal <= 2%);
 (d) `mrsynth predict` wall time per volume: the demo volume, and a 240x240x155 BraTS volume when present.
 Our loop and the bare loop alternate round by round so machine load hits both alike; medians are reported.
+--tiny (CI): 32 slices (2 steps), one round, (d) on a 32x32x24 demo volume only, once.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "experiments" / "3t7t-masked.json"
 BRATS = REPO.parent / "shared" / "data" / "mri" / "brats_gli_00001" / "BraTS-GLI-00001-000-t1n.nii.gz"
 SLICES, SIZE = 256, 64  # about the demo's training set: 16 steps of 16 per epoch
+TINY_SLICES, TINY_DEMO_SHAPE = 32, (32, 32, 24)
 
 
 def one_epoch_spec() -> Experiment:
@@ -43,29 +45,32 @@ def one_epoch_spec() -> Experiment:
     return exp.model_copy(update={"train": exp.train.model_copy(update={"epochs": 1, "decay_epochs": 0, "device": "cpu"})})
 
 
-def random_slices(seed: int = 0) -> SliceArrays:
+def random_slices(n: int, seed: int = 0) -> SliceArrays:
     """Smooth random images in [-1, 1] and a disc-shaped brain mask: content does not change step time."""
     rng = np.random.default_rng(seed)
-    noise = torch.from_numpy(rng.standard_normal((SLICES, 2, SIZE // 8, SIZE // 8)).astype(np.float32))
+    noise = torch.from_numpy(rng.standard_normal((n, 2, SIZE // 8, SIZE // 8)).astype(np.float32))
     images = torch.tanh(F.interpolate(noise, size=(SIZE, SIZE), mode="bilinear")).numpy()
     yy, xx = np.mgrid[:SIZE, :SIZE]
     disc = ((yy - SIZE / 2) ** 2 + (xx - SIZE / 2) ** 2 < (0.4 * SIZE) ** 2).astype(np.uint8)
-    masks = np.broadcast_to(disc, (SLICES, 3, SIZE, SIZE)).copy()
-    return SliceArrays(images[:, 0].copy(), images[:, 1].copy(), masks, np.arange(SLICES))
+    masks = np.broadcast_to(disc, (n, 3, SIZE, SIZE)).copy()
+    return SliceArrays(images[:, 0].copy(), images[:, 1].copy(), masks, np.arange(n))
 
 
-class TimedBatches:
-    """Stands in for loop.training_batches: records time inside next() (waiting for data) and the whole step loop.
+class TimedSet:
+    """Wraps the training set fit is given: records time inside next() (waiting for data) and the whole step loop.
 
     Wall and CPU seconds both: on a shared machine the wall clock also counts other people's work."""
 
-    def __init__(self):
-        self.original = loop.training_batches
+    def __init__(self, data: SliceArrays):
+        self.data = data
         self.waiting = self.span = self.cpu_span = 0.0
         self.steps = 0
 
-    def __call__(self, *args, **kwargs):
-        batches = self.original(*args, **kwargs)
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def epoch_batches(self, *args, **kwargs):
+        batches = self.data.epoch_batches(*args, **kwargs)
         start, cpu = time.perf_counter(), time.process_time()
         while True:
             before = time.process_time()
@@ -80,18 +85,14 @@ class TimedBatches:
         self.cpu_span += time.process_time() - cpu
 
 
-def fit_epoch(exp: Experiment, nets, data: SliceArrays, ckpt_dir: Path, hooks=None) -> tuple[float, TimedBatches]:
+def fit_epoch(exp: Experiment, nets, data: SliceArrays, ckpt_dir: Path, hooks=None) -> tuple[float, TimedSet]:
     """One epoch of the real loop (validation stubbed out); returns (epoch seconds, batch timings)."""
-    timed = TimedBatches()
-    loop.training_batches = timed
+    timed = TimedSet(data)
     preds = np.zeros((4, SIZE, SIZE), np.float32)
-    try:
-        start = time.perf_counter()
-        loop.fit(exp, nets, data, lambda: ({"val/ssim_brain": 0.5}, preds), torch.device("cpu"), ckpt_dir=ckpt_dir,
-                 hooks=hooks, progress=False)
-        return time.perf_counter() - start, timed
-    finally:
-        loop.training_batches = timed.original
+    start = time.perf_counter()
+    loop.fit(exp, nets, timed, lambda: ({"val/ssim_brain": 0.5}, preds), torch.device("cpu"), ckpt_dir=ckpt_dir,
+             hooks=hooks, progress=False)
+    return time.perf_counter() - start, timed
 
 
 def bare_epoch(exp: Experiment, nets, data: SliceArrays, opt_g, opt_d, epoch: int) -> tuple[float, float, int]:
@@ -221,15 +222,15 @@ def predict_phases(model: Path, source: Path, mask: Path) -> dict[str, float]:
     return {"preprocess": middle - start, "network": time.perf_counter() - middle}
 
 
-def predict_inputs(tmp: Path) -> list[tuple[str, Path, Path, tuple[int, int] | None]]:
-    """(label, volume, mask, slicing size of the model) for the demo volume and, when present, BraTS 240x240x155."""
-    from mrsynth.demo import generate_demo
+def predict_inputs(tmp: Path, tiny: bool) -> list[tuple[str, Path, Path, tuple[int, int] | None]]:
+    """(label, volume, mask, slicing size of the model) for the demo volume and, when present (not --tiny), BraTS 240x240x155."""
+    from mrsynth.demo import DEFAULT_SHAPE, generate_demo
 
-    generate_demo(tmp / "demo", subjects=1, seed=0)
+    generate_demo(tmp / "demo", subjects=1, seed=0, shape=TINY_DEMO_SHAPE if tiny else DEFAULT_SHAPE)
     source = next((tmp / "demo").glob("sub-*/ses-3T/anat/*_T1w.nii.gz"))
     mask = next((tmp / "demo" / "derivatives" / "masks").glob("sub-*/ses-3T/anat/*_mask.nii.gz"))
     inputs = [(f"demo {nib.load(source).shape}, model 64x64", source, mask, None)]
-    if BRATS.exists():
+    if BRATS.exists() and not tiny:
         image = nib.load(BRATS)
         brain = tmp / "brats_mask.nii.gz"
         nib.save(nib.Nifti1Image((np.asarray(image.dataobj) > 0).astype(np.uint8), image.affine), brain)
@@ -266,20 +267,25 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steadiest on a shared 2-core machine)")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--no-predict", action="store_true", help="skip (d)")
+    parser.add_argument("--tiny", action="store_true", help="2 steps, 1 round, a tiny demo volume: checks the benchmark runs (CI)")
     args = parser.parse_args()
+    if args.tiny:
+        args.rounds = 1
+    slices = TINY_SLICES if args.tiny else SLICES
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # for the predict subprocesses
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)  # as run_experiment sets it
-    exp, data = one_epoch_spec(), random_slices()
-    print(f"3t7t-masked networks, {SLICES} in-memory {SIZE}x{SIZE} slices, batch {exp.train.batch_size}, "
+    exp, data = one_epoch_spec(), random_slices(slices)
+    print(f"3t7t-masked networks, {slices} in-memory {SIZE}x{SIZE} slices, batch {exp.train.batch_size}, "
           f"{args.threads} torch thread(s), {args.rounds} rounds, medians; load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         report_loop(bench_loop(exp, data, args.rounds, tmp))
         report_tracking(bench_tracking(exp, data, args.rounds, tmp))
-        for label, source, mask, size in [] if args.no_predict else predict_inputs(tmp):
+        for label, source, mask, size in [] if args.no_predict else predict_inputs(tmp, args.tiny):
             model = model_file(exp, tmp / "model.pt", size)
-            times = time_predict(model, source, mask, tmp / "pred.nii.gz", repeat=3 if size is None else 2)
+            repeat = 1 if args.tiny else 3 if size is None else 2
+            times = time_predict(model, source, mask, tmp / "pred.nii.gz", repeat)
             phases = predict_phases(model, source, mask)
             print(f"(d) mrsynth predict, {label}: {med(times):.2f} s wall median (min {min(times):.2f}); in process: "
                   f"preprocess {phases['preprocess']:.2f} s, network {phases['network']:.2f} s")
