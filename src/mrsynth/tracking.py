@@ -106,6 +106,12 @@ class Tracker:
         if batch:
             self.client.log_batch(self.run_id, metrics=batch)
 
+    def log_metrics_once(self, metrics: Mapping[str, float], step: int) -> None:
+        """Log the metrics this run has no value for yet: a resumed run that already logged them before it was
+        killed must not add a second point (resume is bit-identical, so the values would repeat)."""
+        logged = self.client.get_run(self.run_id).data.metrics
+        self.log_metrics({k: v for k, v in metrics.items() if k not in logged}, step)
+
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         if Path(path).is_dir():
             self.client.log_artifacts(self.run_id, str(path), artifact_path)

@@ -197,3 +197,24 @@ def test_predict_covers_a_plane_larger_than_the_training_slices(finished_env, tm
     outside_crop = brain.copy()
     outside_crop[12:52, 10:50, :] = False  # the central 40 x 40 a crop to the training size would keep
     assert outside_crop.any() and (pred[outside_crop] != background).mean() > 0.9
+
+
+def test_a_kill_after_test_evaluation_then_resume_logs_each_test_metric_once(tiny_demo, write_spec, monkeypatch):
+    """Killed while writing the outputs (test metrics already logged): --resume finishes without a second point."""
+    import mrsynth.train.runner as runner
+
+    spec = load_spec(write_spec("killed", tiny_spec_data(tiny_demo, "killed", train={"epochs": 1, "decay_epochs": 0})))
+    real_outputs = runner._log_outputs
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_log_outputs", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(spec, progress=False, workers=1)
+    monkeypatch.setattr(runner, "_log_outputs", real_outputs)
+    result = run_experiment(spec, resume=True, progress=False, workers=1)
+    assert result.status == "FINISHED"
+    client = MlflowClient(resolve_tracking_uri(None))
+    for key in ("test/psnr_brain", "test/ssim_brain", "best_epoch"):
+        assert len(client.get_metric_history(result.run_id, key)) == 1, key

@@ -195,7 +195,7 @@ def _test(run: TrackedRun, data: PreparedData, generator, device, predictor, res
 
     test_metrics, per_subject, _ = evaluate(generator, data.slices, "test", device, predictor=predictor)
     metrics.update({**test_metrics, "best_epoch": float(result.best_epoch or 0)})
-    run.tracker.log_metrics(metrics, step=result.epochs_done)
+    run.tracker.log_metrics_once(metrics, step=result.epochs_done)
     _log_outputs(run, run.loaded.experiment, data, generator, per_subject)
 
 
