@@ -2,9 +2,10 @@
 
 `python -m mrsynth.qc.aot` (a step of `make setup`) compiles the loops of `mrsynth.qc.kernels` into the
 extension module `mrsynth.qc._kernels_aot`, which runs without numba: a process then skips numba's
-import and cache load (about 0.4 s of CPU, most of a warm `mrsynth qc-pair --no-figures`). The build
-carries a stamp of the source it was made from; after an edit of kernels.py, or where it was never
-built (no C compiler), the numba JIT loops (compiled once, cached beside kernels.py) serve instead.
+import and cache load (about 0.4 s of CPU, most of a warm `mrsynth qc-pair --no-figures`). It is
+compiled for this machine's CPU and carries a stamp of that CPU and of the source it was made from;
+after an edit of kernels.py, on another CPU (a copied checkout) or where it was never built (no C
+compiler), the numba JIT loops (compiled once, cached beside kernels.py) serve instead.
 The ahead-of-time loops hold the GIL, so the blocks of a volume run one after another; the JIT loops
 release it and run on threads.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import platform
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -24,9 +26,19 @@ KERNELS_SOURCE = Path(__file__).with_name("kernels.py")
 AOT_MODULE = "_kernels_aot"
 
 
+def cpu_identity() -> bytes:
+    """The CPU's model and feature flags (Linux: the first processor of /proc/cpuinfo), else what platform says."""
+    try:
+        with open("/proc/cpuinfo", "rb") as info:
+            first = info.read(1 << 16).split(b"\n\n", 1)[0]
+        return b"\n".join(line for line in first.splitlines() if line.startswith((b"model name", b"flags")))
+    except OSError:
+        return f"{platform.machine()} {platform.processor()}".encode()
+
+
 def source_stamp() -> int:
-    """63 bits of the SHA-256 of kernels.py (an int64 the extension returns from `stamp()`)."""
-    return int.from_bytes(hashlib.sha256(KERNELS_SOURCE.read_bytes()).digest()[:8], "big") >> 1
+    """63 bits of the SHA-256 of kernels.py and this CPU (an int64 the extension returns from `stamp()`)."""
+    return int.from_bytes(hashlib.sha256(KERNELS_SOURCE.read_bytes() + cpu_identity()).digest()[:8], "big") >> 1
 
 
 def _c_arrays(function: Callable, dtypes: tuple[type, ...]) -> Callable:

@@ -41,9 +41,10 @@ def write_figures(rows: pd.DataFrame, folder: Path, volumes_lookup: VolumesLooku
         source, target, mask = volumes_lookup(subject if has_subject else None)
         for index, row in group.iterrows():
             z = int(row["slice"])
-            mask2d = None if mask is None else np.take(mask, z, axis=axis)
+            plane = (slice(None),) * axis + (z,)  # a view: np.take copied the whole volume to C order per call
+            mask2d = None if mask is None else mask[plane]
             path = folder / _figure_name(subject if has_subject else None, z)
-            slice_figure(np.take(source, z, axis=axis), np.take(target, z, axis=axis), mask2d, row.to_dict(), path)
+            slice_figure(source[plane], target[plane], mask2d, row.to_dict(), path)
             written[index] = (path, row.to_dict())
     return [written[index] for index in rows.index]
 
