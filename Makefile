@@ -6,9 +6,9 @@ MRSYNTH := $(VENV)/bin/mrsynth
 MAIN_SPEC ?= experiments/3t7t-masked.json
 DEMO := data/demo
 
-.PHONY: setup run demo families test test-slow test-all bench bench-tiny lint ui constraints clean
+.PHONY: setup run demo families test test-slow test-all bench bench-tiny bench-gpu gpu-wheels lint ui constraints clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(VENV)/.compiled
 
 # torch==2.13.0 first: on this machine pip takes the local CPU wheel instead of a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -16,6 +16,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+# Compiled now, not on a user's first call: bytecode, and the QC loops ahead of time (numba's JIT cache where
+# that cannot be built). Again whenever kernels.py changes.
+$(VENV)/.compiled: $(VENV)/.installed src/mrsynth/qc/kernels.py
+	$(PY) -m compileall -q src
+	$(PY) -m mrsynth.qc.aot
 	touch $@
 
 demo: setup
@@ -50,6 +57,19 @@ bench: setup
 bench-tiny: setup
 	$(PY) benchmarks/run.py --tiny
 
+# On a GPU machine, from a plain checkout, with no venv and no network (README "GPU benchmark"):
+# python3 with torch; pydantic comes from the wheels `make gpu-wheels` put in $(GPU_WHEELS).
+bench-gpu:
+	PYTHONPATH=src $(PYTHON) benchmarks/bench_gpu.py
+
+# Here, with network: the wheels bench-gpu needs that such a python lacks (pydantic and its 4 dependencies,
+# CPython 3.12, manylinux x86_64; 2.8 MB), into an ignored folder that travels with the checkout.
+GPU_WHEELS := .gpu-wheels
+gpu-wheels:
+	$(PYTHON) -m pip download -q --only-binary=:all: --python-version 3.12 --implementation cp --abi cp312 \
+		--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -c constraints.txt -d $(GPU_WHEELS) pydantic
+	du -sh $(GPU_WHEELS)
+
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(MRSYNTH) schema --check
@@ -62,4 +82,4 @@ constraints: setup
 	  $(PY) -m pip freeze --exclude-editable | grep -v -E '^(pip|setuptools)==' | sed 's/+cpu//'; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache
+	rm -rf $(VENV) .cache .pytest_cache $(GPU_WHEELS) src/mrsynth/qc/_kernels_aot*.so

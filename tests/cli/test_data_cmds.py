@@ -56,6 +56,15 @@ def test_qc_pair_csv_columns_and_grid_mismatch(tiny_demo, tmp_path, capsys):
     assert err.startswith("mrsynth: ") and "shifted.nii.gz" in err
 
 
+def test_qc_pair_no_figures_writes_the_tables_only(tiny_demo, tmp_path):
+    source = next(tiny_demo.glob("sub-01/ses-3T/anat/*_T1w.nii.gz"))
+    target = next(tiny_demo.glob("sub-01/ses-3T/anat/*_T2w.nii.gz"))
+    out = tmp_path / "pair"
+    assert main(["qc-pair", str(source), str(target), "--out", str(out), "--no-figures", "--set", "data.qc.min_dice=0.999"]) == 0
+    assert (out / "qc.csv").is_file() and (out / "summary.csv").is_file() and not (out / "figures").exists()
+    assert "Figures not drawn" in (out / "index.html").read_text()
+
+
 def test_qc_pair_rejects_non_qc_overrides(tiny_demo, tmp_path, capsys):
     source = next(tiny_demo.glob("sub-01/ses-3T/anat/*_T1w.nii.gz"))
     assert main(["qc-pair", str(source), str(source), "--out", str(tmp_path), "--set", "loss.l1=3"]) == 1

@@ -94,3 +94,22 @@ def test_report_index_explains_every_metric_column_from_the_table(tmp_path):
     for metric in QC_METRICS:
         assert f"<th>{metric.column}</th><td>{metric.threshold or ''}</td>" in legend
         assert html.escape(metric.description) in legend
+
+
+def test_sobel_magnitude_is_scikit_images_up_to_a_constant():
+    from skimage.filters import sobel
+
+    from mrsynth.qc.figures import sobel_magnitude
+
+    image = np.random.default_rng(2).normal(size=(24, 17))
+    ours, theirs = sobel_magnitude(image), sobel(image)
+    np.testing.assert_allclose(ours / ours.max(), theirs / theirs.max(), rtol=1e-9, atol=1e-12)
+
+
+def test_write_report_without_figures_draws_none_and_says_so(tmp_path):
+    def lookup(subject):
+        raise AssertionError("volumes are not needed without figures")
+
+    index = write_report(flagged_table(), tmp_path / "qc", lookup, figures=False)
+    assert not (tmp_path / "qc" / "figures").exists()
+    assert "Figures not drawn" in index.read_text() and (tmp_path / "qc" / "qc.csv").is_file()

@@ -44,6 +44,7 @@ def register(commands) -> None:
     p.add_argument("--target-mask", type=Path, default=None, metavar="M")
     p.add_argument("--axis", type=int, default=2, choices=(0, 1, 2), metavar="A")
     p.add_argument("--max-offset", type=int, default=None, metavar="K", help="offset search radius (default: data.qc.max_offset)")
+    p.add_argument("--no-figures", action="store_true", help="metrics and tables only: no figures of the worst slices")
     add_set_option(p)
     p.set_defaults(handler=qc_pair)
 
@@ -131,16 +132,19 @@ def qc_pair(args: argparse.Namespace) -> int:
     qc = _qc_from_overrides(args.overrides)
     max_offset = args.max_offset if args.max_offset is not None else qc.max_offset
     table = run_qc_pair(args.source, args.target, args.out, args.source_mask, args.target_mask,
-                        axis=args.axis, max_offset=max_offset, qc=qc)
+                        axis=args.axis, max_offset=max_offset, qc=qc, figures=not args.no_figures)
     print(f"{int(table['flagged'].sum())} of {len(table)} slices flagged; wrote {args.out / 'qc.csv'}")
     return 0
 
 
 def _qc_from_overrides(overrides: list[str]):
     """A QC section from `--set data.qc.X=V` overrides, validated like a spec."""
+    from mrsynth.spec.qc import QCSpec
+
+    if not overrides:
+        return QCSpec()  # the spec loader (every spec model) is imported only to read overrides
     from mrsynth.errors import SpecError
     from mrsynth.spec.load import apply_override, parse_override
-    from mrsynth.spec.qc import QCSpec
 
     data: dict = {}
     for text in overrides:

@@ -18,22 +18,27 @@ Each column with its `data.qc` threshold and range: `mrsynth.spec.qc_columns`. D
 
 from __future__ import annotations
 
-from mrsynth.qc.figures import slice_figure
-from mrsynth.qc.filter import apply_qc, qc_summary
-from mrsynth.qc.metrics import METRIC_COLUMNS, ROBUST_COLUMNS, slice_pair_metrics
-from mrsynth.qc.pair import QC_CSV_COLUMNS, qc_pair
-from mrsynth.qc.reference import reference_slice_metrics
-from mrsynth.qc.report import write_report
+import importlib
 
-__all__ = [
-    "METRIC_COLUMNS",
-    "QC_CSV_COLUMNS",
-    "ROBUST_COLUMNS",
-    "apply_qc",
-    "qc_pair",
-    "qc_summary",
-    "reference_slice_metrics",
-    "slice_figure",
-    "slice_pair_metrics",
-    "write_report",
-]
+_HOMES = {
+    "METRIC_COLUMNS": "metrics",
+    "QC_CSV_COLUMNS": "pair",
+    "ROBUST_COLUMNS": "metrics",
+    "apply_qc": "filter",
+    "qc_pair": "pair",
+    "qc_summary": "filter",
+    "reference_slice_metrics": "reference",
+    "slice_figure": "figures",
+    "slice_pair_metrics": "metrics",
+    "write_report": "report",
+}
+"""Public name → its module. Imported on first use: `mrsynth qc-pair` loads neither the reference
+(scikit-learn) nor the figures unless it needs them."""
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'mrsynth.qc' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"mrsynth.qc.{_HOMES[name]}"), name)

@@ -68,12 +68,14 @@ def qc_pair(
     max_offset: int | None = None,
     qc: QCSpec = QCSpec(),  # noqa: B008 - frozen, so a shared default is safe
     worst_n: int = 12,
+    figures: bool = True,
 ) -> pd.DataFrame:
     """Metrics, flags and a report for one pair on one grid; returns the table written to out_dir/qc.csv.
 
     `max_offset` defaults to qc.max_offset. Masks, when given, are their non-zero voxels; without
     them a voxel is in a volume's mask when it is non-zero. Slices are listed when their
     brain_fraction >= qc.min_brain_fraction (every slice with any overlap when that is null).
+    `figures=False`: tables and index.html only, no figures of the worst slices.
     """
     source, affine = load_volume(source_path)
     reference = (source, affine, Path(source_path))
@@ -97,5 +99,5 @@ def qc_pair(
         mask_t = target != 0 if target_mask is None else target_mask != 0
         return source, target, mask_s & mask_t
 
-    write_report(table, out_dir, volumes, worst_n=worst_n, axis=axis)
+    write_report(table, out_dir, volumes, worst_n=worst_n, axis=axis, figures=figures)
     return table

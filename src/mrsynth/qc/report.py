@@ -41,9 +41,10 @@ def write_figures(rows: pd.DataFrame, folder: Path, volumes_lookup: VolumesLooku
         source, target, mask = volumes_lookup(subject if has_subject else None)
         for index, row in group.iterrows():
             z = int(row["slice"])
-            mask2d = None if mask is None else np.take(mask, z, axis=axis)
+            plane = (slice(None),) * axis + (z,)  # a view: np.take copied the whole volume to C order per call
+            mask2d = None if mask is None else mask[plane]
             path = folder / _figure_name(subject if has_subject else None, z)
-            slice_figure(np.take(source, z, axis=axis), np.take(target, z, axis=axis), mask2d, row.to_dict(), path)
+            slice_figure(source[plane], target[plane], mask2d, row.to_dict(), path)
             written[index] = (path, row.to_dict())
     return [written[index] for index in rows.index]
 
@@ -58,14 +59,20 @@ def _metrics_legend() -> str:
     return f"<table><tr><th>column</th><th>data.qc threshold</th><th>what</th></tr>\n{rows}\n</table>"
 
 
-def _index_html(summary: pd.DataFrame, table: pd.DataFrame, figures: list[tuple[Path, dict]], out_dir: Path) -> str:
-    flagged = int(table["flagged"].sum())
+def _figures_html(figures: list[tuple[Path, dict]] | None, out_dir: Path) -> str:
+    if figures is None:
+        return "<h2>Worst flagged slices</h2>\n<p>Figures not drawn (--no-figures): qc.csv lists every flagged slice.</p>"
     cards = "\n".join(
         f'<figure><img src="{html.escape(path.relative_to(out_dir).as_posix())}" alt="slice {row["slice"]}">'
         f"<figcaption>{html.escape(str(row.get('subject', '')))} slice {row['slice']}: "
         f"{html.escape(str(row.get('reasons', '')))}</figcaption></figure>"
         for path, row in figures
     )
+    return f"<h2>Worst flagged slices ({len(figures)})</h2>\n{cards or '<p>No flagged slices.</p>'}"
+
+
+def _index_html(summary: pd.DataFrame, table: pd.DataFrame, figures: list[tuple[Path, dict]] | None, out_dir: Path) -> str:
+    flagged = int(table["flagged"].sum())
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>mrsynth slice QC</title>
 <style>body{{font-family:sans-serif;margin:1.5em}} table{{border-collapse:collapse}}
@@ -76,18 +83,19 @@ figure{{margin:1em 0}}</style></head><body>
 summary: <a href="summary.csv">summary.csv</a>.</p>
 <h2>Summary</h2>
 {summary.to_html(index=False, border=0)}
-<h2>Worst flagged slices ({len(figures)})</h2>
-{cards or "<p>No flagged slices.</p>"}
+{_figures_html(figures, out_dir)}
 <h2>Metrics</h2>
 {_metrics_legend()}
 </body></html>
 """
 
 
-def write_report(table: pd.DataFrame, out_dir: Path | str, volumes_lookup: VolumesLookup, worst_n: int = 12, axis: int = 2) -> Path:
+def write_report(table: pd.DataFrame, out_dir: Path | str, volumes_lookup: VolumesLookup, worst_n: int = 12, axis: int = 2,
+                 figures: bool = True) -> Path:
     """Write qc.csv, summary.csv, figures/ for the worst flagged slices and index.html; return index.html.
 
-    `table` is a metrics table after `apply_qc`; `axis` is the slicing axis of the volumes.
+    `table` is a metrics table after `apply_qc`; `axis` is the slicing axis of the volumes;
+    `figures=False` draws none (and never calls `volumes_lookup`).
     """
     require_columns(table, ["slice", "flagged", "reasons"])
     out_dir = Path(out_dir)
@@ -95,7 +103,7 @@ def write_report(table: pd.DataFrame, out_dir: Path | str, volumes_lookup: Volum
     table.to_csv(out_dir / "qc.csv", index=False)
     summary = qc_summary(table)
     summary.to_csv(out_dir / "summary.csv", index=False)
-    figures = write_figures(worst_flagged(table, worst_n), out_dir / "figures", volumes_lookup, axis)
+    drawn = write_figures(worst_flagged(table, worst_n), out_dir / "figures", volumes_lookup, axis) if figures else None
     index = out_dir / "index.html"
-    index.write_text(_index_html(summary, table, figures, out_dir), encoding="utf-8")
+    index.write_text(_index_html(summary, table, drawn, out_dir), encoding="utf-8")
     return index

@@ -1,8 +1,9 @@
-"""The metrics of a block of slices, run by run: compiled loops (`mrsynth.qc.kernels`) on threads.
+"""The metrics of a block of slices, run by run: compiled loops (`mrsynth.qc.native`) on threads.
 
 A run is a few consecutive slices (about CHUNK_VOXELS in-plane voxels); each is scanned only
 within its own in-plane box of the masks (no masked voxel lies outside it), and runs are
-independent, so they are spread over threads (the compiled loops release the GIL).
+independent, so they are spread over threads when the compiled loops release the GIL (numba's
+JIT loops do; the ahead-of-time build does not, and runs them one after another).
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ def block_metrics(stacks: tuple[np.ndarray, ...], max_offset: int, bins: int) ->
     (n + 2k, h, w) blocks with k slices of padding (empty masks where the volume ends) on both
     ends and a one-pixel in-plane rim that no mask reaches.
     """
-    from mrsynth.qc import kernels  # numba compiles (or loads its cache) on first use, not on import
+    from mrsynth.qc.native import loops
 
+    kernels = loops()
     k, n = max_offset, stacks[0].shape[0] - 2 * max_offset
     step = max(1, CHUNK_VOXELS // (stacks[0].shape[1] * stacks[0].shape[2]))
     joint = np.empty((n, 2 * k + 1, bins, bins), dtype=np.int64)
@@ -53,7 +55,7 @@ def block_metrics(stacks: tuple[np.ndarray, ...], max_offset: int, bins: int) ->
         kernels.joint_counts(*stacks, *box, bins, joint)
         kernels.intersection_stats(*stacks, *box, CONSTANT, stats)
 
-    workers = min(qc_threads(), -(-n // step))
+    workers = min(qc_threads() if kernels.threads else 1, -(-n // step))
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(process, range(0, n, step)))

@@ -55,7 +55,7 @@ def _in_memory_order(a: np.ndarray, b: np.ndarray, axis: int) -> tuple[np.ndarra
 
 def survey(volumes: tuple[np.ndarray, np.ndarray], masks: tuple[np.ndarray | None, np.ndarray | None], axis: int) -> Survey:
     """Per-slice overlap counts and the in-plane box of the union of two volumes' masks, in one compiled pass."""
-    from mrsynth.qc.kernels import mask_survey  # numba loads on first use, not on import
+    from mrsynth.qc.native import loops  # the compiled loops load on first use, not on import
 
     a, b = (_mask_source(v, m) for v, m in zip(volumes, masks, strict=True))
     if a.dtype != b.dtype:  # one mask given, one taken from a volume: compare as masks
@@ -63,7 +63,7 @@ def survey(volumes: tuple[np.ndarray, np.ndarray], masks: tuple[np.ndarray | Non
     a, b, memory_axis, transposed = _in_memory_order(a, b, axis)
     both = np.empty(a.shape[memory_axis], np.int64)
     plane = np.empty(tuple(size for i, size in enumerate(a.shape) if i != memory_axis), bool)
-    mask_survey(a, b, memory_axis, both, plane)
+    loops().mask_survey(a, b, memory_axis, both, plane)
     plane = plane.T if transposed else plane  # the other two axes back in the volume's order
     rows, cols = np.flatnonzero(plane.any(axis=1)), np.flatnonzero(plane.any(axis=0))
     if rows.size == 0:  # nothing masked: every slice has an empty overlap
