@@ -95,21 +95,48 @@ def test_test_prediction_volumes_cover_every_slice_and_match_the_scored_slices(f
     from mrsynth.train.evaluate import evaluate
 
     spec, result, env = finished_env
-    exp, generator, _ = load_model(result.run_dir / "outputs" / "model.pt")
+    exp, generator, (low, high) = load_model(result.run_dir / "outputs" / "model.pt")
     data = prepare_data(spec, workers=1, progress=False)
     _, _, scored = evaluate(generator, data.slices, "test", torch.device("cpu"))
     table = data.slices.table()
     table = table[table["split"] == "test"]
     for subject, rows in table.groupby("subject"):
-        low, high = data.slices.facts["subjects"][subject]["target_scale"]
         written = nib.load(result.run_dir / "outputs" / "test_predictions" / f"sub-{subject}_pred.nii.gz").get_fdata()
         normalised = 2.0 * (written - low) / (high - low) - 1.0
         stored = rows["slice"].to_numpy()
         np.testing.assert_allclose(np.moveaxis(normalised, 2, 0)[stored], scored[rows["row"].to_numpy()], atol=2e-4)
-        brain = np.asarray(data.subject_volumes(subject).array("target_mask")).any(axis=(0, 1))
-        unstored = np.setdiff1d(np.flatnonzero(brain), stored)
+        brain = np.asarray(data.subject_volumes(subject).array("source_mask"), dtype=bool)
+        unstored = np.setdiff1d(np.flatnonzero(brain.any(axis=(0, 1))), stored)
         assert unstored.size  # the tiny demo has brain slices under the stored-slice brain fraction
-        assert all(np.abs(normalised[:, :, z] + 1.0).max() > 0.05 for z in unstored)  # predicted, not left as background
+        # predicted, not left as background; background outside the source brain mask
+        assert all(np.abs(normalised[:, :, z][brain[:, :, z]] + 1.0).max() > 0.05 for z in unstored)
+        np.testing.assert_allclose(normalised[~brain], -1.0, atol=1e-5)
+
+
+def test_run_test_predictions_equal_predict_on_the_cached_source(finished_env, tmp_path, capsys):
+    """One prediction path: a test subject's cached source and brain mask as NIfTI, `mrsynth predict --preprocessed`
+    gives the run's test volume; both on the model's scale (mean of the training targets'), background outside."""
+    import nibabel as nib
+
+    from mrsynth.data.prepare import prepare_data
+
+    spec, result, env = finished_env
+    data = prepare_data(spec, workers=1, progress=False)
+    subject = data.slices.subjects("test")[0]
+    volumes = data.subject_volumes(subject)
+    from_run = nib.load(result.run_dir / "outputs" / "test_predictions" / f"sub-{subject}_pred.nii.gz")
+    given, mask = tmp_path / "source.nii.gz", tmp_path / "mask.nii.gz"
+    nib.save(nib.Nifti1Image(np.asarray(volumes.array("source")), volumes.affine), given)
+    nib.save(nib.Nifti1Image(np.asarray(volumes.array("source_mask"), dtype=np.uint8), volumes.affine), mask)
+    out = tmp_path / "pred.nii.gz"
+    assert main(["predict", result.run_id, str(given), str(out), "--mask", str(mask), "--preprocessed"]) == 0
+    from_command, run_voxels = np.asarray(nib.load(out).dataobj), np.asarray(from_run.dataobj)
+    np.testing.assert_allclose(from_command, run_voxels, rtol=1e-6, atol=1e-4)
+    train_scales = [data.slices.facts["subjects"][s]["target_scale"] for s in data.slices.subjects("train")]
+    low = float(np.mean([lo for lo, _ in train_scales]))
+    brain = np.asarray(volumes.array("source_mask"), dtype=bool)
+    np.testing.assert_allclose(run_voxels[~brain], low, rtol=1e-6)
+    assert "already preprocessed" in capsys.readouterr().out
 
 
 def test_nan_loss_fails_the_run_with_reason(tiny_demo, write_spec, run_env):

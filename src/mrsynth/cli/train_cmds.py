@@ -36,6 +36,9 @@ def register(commands) -> None:
     p.add_argument("--skull-strip", default=None, choices=["deepbet", "threshold", "ants_mask", "none"],
                    help="how to find the input's brain mask (default: the spec's method; deepbet for specs trained "
                         "on provided masks)")
+    p.add_argument("--preprocessed", action="store_true",
+                   help="INPUT is already preprocessed by the model's spec (normalised to [-1, 1] inside --mask, e.g. a "
+                        "run's cached source): no skull strip, N4 or normalisation; gives the run's own prediction")
     add_tracking_option(p)
     p.set_defaults(handler=predict)
 
@@ -97,7 +100,7 @@ def predict(args: argparse.Namespace) -> int:
     from mrsynth.predict import predict_file
 
     out = predict_file(args.model, args.input, args.output, args.mask, args.tracking_uri, args.skull_strip,
-                       say=lambda line: print(line, flush=True))
+                       say=lambda line: print(line, flush=True), preprocessed=args.preprocessed)
     print(f"wrote {out}")
     return 0
 

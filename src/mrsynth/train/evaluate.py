@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from mrsynth.data.slices import SliceSet
-from mrsynth.inference.slices import predict_slices
-from mrsynth.inference.volume import predict_volume
+from mrsynth.inference.split import stored_slices_predictor
+from mrsynth.inference.volume import predict_volume, scale_description
 from mrsynth.metrics import edge_correlation, evaluate_slices
 from mrsynth.train.batches import SliceArrays
 
@@ -59,14 +59,16 @@ def evaluate(generator: nn.Module, slices: SliceSet, split: str, device: torch.d
     arrays = split_arrays(slices, split)
     table = slices.table()
     table = table[table["split"] == split]
-    preds = predictor(generator, split) if predictor else predict_slices(generator, arrays.source, device, amp=amp)
+    preds = (predictor or stored_slices_predictor(slices, device, amp))(generator, split)
     per_subject = score_split(preds, arrays, table)
     return summarise(per_subject, split), per_subject, preds
 
 
-def write_volumes(exp, generator: nn.Module, data: PreparedData, split: str, out_dir: Path) -> list[Path]:
+def write_volumes(exp, generator: nn.Module, data: PreparedData, split: str, out_dir: Path,
+                  scale: tuple[float, float]) -> list[Path]:
     """One NIfTI per subject of `split`: its whole cached source volume predicted (every slice, not only
-    the stored ones), in the target's space and intensity scale."""
+    the stored ones) in the target's space, on the intensity `scale` the model writes (`mrsynth predict`'s),
+    with the background value outside the source brain mask."""
     import nibabel as nib
 
     table = data.slices.table()
@@ -74,10 +76,11 @@ def write_volumes(exp, generator: nn.Module, data: PreparedData, split: str, out
     out_dir.mkdir(parents=True, exist_ok=True)
     for subject in sorted(table.loc[table["split"] == split, "subject"].unique()):
         info = data.slices.facts["subjects"][subject]
-        source = np.asarray(data.subject_volumes(subject).array("source"), dtype=np.float32)
-        volume = predict_volume(exp, generator, source, info["target_scale"])
+        volumes = data.subject_volumes(subject)
+        source = np.asarray(volumes.array("source"), dtype=np.float32)
+        volume = predict_volume(exp, generator, source, scale, volumes.array("source_mask"))
         image = nib.Nifti1Image(volume, np.asarray(info["affine"]))
-        image.header["descrip"] = b"mrsynth prediction (target intensity scale)"
+        image.header["descrip"] = scale_description(exp.name, scale)
         path = out_dir / f"sub-{subject}_pred.nii.gz"
         nib.save(image, path)
         written.append(path)

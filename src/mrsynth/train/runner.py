@@ -200,23 +200,32 @@ def _test(run: TrackedRun, data: PreparedData, generator, device, predictor, res
 
 
 def _log_outputs(run: TrackedRun, exp, data: PreparedData, generator, per_subject: pd.DataFrame) -> None:
-    import torch
-
-    from mrsynth.checkpoint import save_checkpoint
     from mrsynth.train.evaluate import write_volumes
 
     out = run.run_dir / "outputs"
     out.mkdir(parents=True, exist_ok=True)
     per_subject.to_csv(out / "test_per_subject.csv", index=False)
     run.tracker.log_artifact(out / "test_per_subject.csv", "eval")
-    model = {"generator": {k: v.detach().cpu() for k, v in generator.state_dict().items()},
-             "resolved_spec": json_text(exp.resolved()), "spec_hash": run.loaded.spec_hash,
-             "target_scales": {s: v["target_scale"] for s, v in data.slices.facts["subjects"].items()},
-             "format": "mrsynth-model-1", "torch": str(torch.__version__)}  # TorchVersion would not load with weights_only
-    save_checkpoint(out / "model.pt", model)
+    scale = _save_model(out / "model.pt", run, data, generator)
     run.tracker.log_artifact(out / "model.pt", "model")
     if exp.eval.save_predictions:
-        volumes = write_volumes(exp, generator, data, "test", out / "test_predictions")
+        volumes = write_volumes(exp, generator, data, "test", out / "test_predictions", scale)
         for path in volumes:
             run.tracker.log_artifact(path, "test_predictions")
     run.save_record(model_path=str(out / "model.pt"))
+
+
+def _save_model(path: Path, run: TrackedRun, data: PreparedData, generator) -> tuple[float, float]:
+    """The model file `mrsynth predict` reads; returns the intensity scale it writes on (the training targets')."""
+    import torch
+
+    from mrsynth.checkpoint import save_checkpoint
+    from mrsynth.inference.volume import written_scale
+
+    scales = {s: data.slices.facts["subjects"][s]["target_scale"] for s in data.slices.subjects("train")}
+    scale = written_scale(scales.values())
+    save_checkpoint(path, {"generator": {k: v.detach().cpu() for k, v in generator.state_dict().items()},
+                           "resolved_spec": json_text(run.loaded.experiment.resolved()), "spec_hash": run.loaded.spec_hash,
+                           "target_scales": scales, "target_scale": list(scale), "format": "mrsynth-model-1",
+                           "torch": str(torch.__version__)})  # TorchVersion would not load with weights_only
+    return scale
