@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -57,6 +58,10 @@ def test_mlflow_run_has_params_tags_metrics_and_artifacts(finished_env):
     for key in ("val/psnr_brain", "val/ssim_brain", "lr/generator", "time/epoch_seconds", "test/psnr_brain",
                 "test/identity_psnr_brain", "test/mae", "test/edge_corr_source", "test/target_edge_corr_source"):
         assert key in run.data.metrics, key
+    for split in ("val", "test"):  # the trivial baselines: one point each, not one per epoch
+        for kind in ("identity", "constant", "monotone", "best_trivial"):
+            assert len(client.get_metric_history(result.run_id, f"{split}/{kind}_ssim_brain")) == 1, (split, kind)
+    assert tags["baseline.beaten"] in ("true", "false")
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     assert {"resolved_spec.json", "qc", "samples", "model", "eval", "test_predictions"} <= artifacts
     grids = [a.path for a in client.list_artifacts(result.run_id, "samples")]
@@ -71,6 +76,22 @@ def test_registry_record_matches_the_run(finished_env):
     assert record["mlflow"]["run_id"] == result.run_id
     assert set(record["cache_keys"]) == {"preprocess", "slices"}
     assert record["metrics"]["test/psnr_brain"] == pytest.approx(result.metrics["test/psnr_brain"])
+    # validation of the selected checkpoint beside its baselines, and the verdict, as in the run's summary
+    history = MlflowClient(env["MLFLOW_TRACKING_URI"]).get_metric_history(result.run_id, "val/ssim_brain")
+    best = next(m.value for m in history if m.step == record["metrics"]["best_epoch"])
+    assert record["metrics"]["val/ssim_brain"] == pytest.approx(best)
+    best_trivial = record["metrics"]["val/best_trivial_ssim_brain"]
+    assert best_trivial == max(record["metrics"][f"val/{k}_ssim_brain"] for k in ("identity", "constant", "monotone"))
+    assert record["metrics"]["baseline.beaten"] == float(best > best_trivial)
+
+
+def test_per_subject_table_has_the_model_and_every_baseline(finished_env):
+    import pandas as pd
+
+    spec, result, env = finished_env
+    table = pd.read_csv(result.run_dir / "outputs" / "test_per_subject.csv")
+    assert {"psnr_brain", "identity_psnr_brain", "constant_ssim", "monotone_mae_brain"} <= set(table.columns)
+    assert table["monotone_ssim_brain"].mean() == pytest.approx(result.metrics["test/monotone_ssim_brain"])
 
 
 def test_test_predictions_are_nifti_in_target_space(finished_env, tmp_path):
@@ -139,6 +160,21 @@ def test_run_test_predictions_equal_predict_on_the_cached_source(finished_env, t
     assert "already preprocessed" in capsys.readouterr().out
 
 
+def test_run_prints_each_validation_epoch_and_warns_below_the_best_trivial_baseline(tiny_demo, write_spec, run_env,
+                                                                                   capsys):
+    """An untrained model (1 epoch at a negligible learning rate) cannot beat a fitted intensity map."""
+    spec = tiny_spec_data(tiny_demo, "untrained", train={"epochs": 1, "decay_epochs": 0, "lr_g": 1e-9, "lr_d": 1e-9})
+    assert main(["run", str(write_spec("untrained", spec))]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^epoch 1/1  val ssim_brain -?\d\.\d{4}  \(identity -?\d\.\d{4}, best trivial \d\.\d{4}: \w+\)$",
+                     out, re.MULTILINE), out
+    assert re.search(r"^  ssim_brain +test +", out, re.MULTILINE) and "best trivial" in out
+    assert "  WARNING: the selected checkpoint (epoch 1, val/ssim_brain" in out
+    (record,) = [r for r in iter_records() if r["spec_name"] == "untrained"]
+    assert record["metrics"]["baseline.beaten"] == 0.0
+    assert MlflowClient(resolve_tracking_uri()).get_run(record["run_id"]).data.tags["baseline.beaten"] == "false"
+
+
 def test_nan_loss_fails_the_run_with_reason(tiny_demo, write_spec, run_env):
     path = write_spec("boom", tiny_spec_data(tiny_demo, "boom", loss={"l1": 1e300}))
     result = run_experiment(load_spec(path), progress=False, workers=1)
@@ -199,6 +235,8 @@ def test_compare_lists_differences_and_metrics(finished_env, tiny_demo, write_sp
     table = capsys.readouterr().out
     assert "| loss.l1 | 100.0 | 10.0 |" in table
     assert f"| test/edge_corr_source | {result.metrics['test/edge_corr_source']:.4f} |" in table
+    assert f"| test/best_trivial_ssim_brain | {result.metrics['test/best_trivial_ssim_brain']:.4f} |" in table
+    assert re.search(r"^\| baseline\.beaten \| (yes|no) \| (yes|no) \|$", table, re.MULTILINE)
 
 
 def test_predict_covers_a_plane_larger_than_the_training_slices(finished_env, tmp_path):

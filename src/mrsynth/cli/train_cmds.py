@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         import subprocess
 
         return subprocess.run(torchrun_command(args)).returncode
-    from mrsynth.train.runner import HEADLINE, run_experiment
+    from mrsynth.train.runner import run_experiment
+    from mrsynth.train.summary import summary_lines
 
     result = run_experiment(spec, tracking_uri=args.tracking_uri, resume=args.resume, workers=args.workers)
     if not result.run_id:
@@ -87,10 +88,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{spec.name}: run {result.run_id} {result.status}")
     if result.reason:
         print(f"  reason: {result.reason}")
-    for key in HEADLINE[:3]:
-        if key in result.metrics:
-            base = result.metrics.get(key.replace("test/", "test/identity_"))
-            print(f"  {key:<18} {result.metrics[key]:8.4f}   (identity baseline {base:.4f})")
+    for line in summary_lines(result.metrics, spec.experiment.eval.select_by):
+        print(f"  {line}")
     print(f"  tracking: {result.tracking_uri}")
     print("  open the UI: mrsynth ui   (or make ui), then http://127.0.0.1:5000")
     return 0 if result.status == "FINISHED" else 1
