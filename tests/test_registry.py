@@ -66,10 +66,18 @@ def test_cli_list_and_show(tmp_path, capsys):
     assert main(["registry", "--root", str(tmp_path), "list"]) == 0
     out = capsys.readouterr().out
     assert "alpha" in out and "FINISHED" in out and "test/psnr_brain=31.25" in out
+    assert "below best trivial baseline" not in out
     assert main(["registry", "--root", str(tmp_path), "show", "alpha", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["run_id"] == "run-0123456789"
     assert main(["registry", "--root", str(tmp_path), "show", "nothing"]) == 1
     assert "no run matches 'nothing'" in capsys.readouterr().err
+
+
+def test_cli_list_flags_a_run_below_its_best_trivial_baseline(tmp_path, capsys):
+    write_record(make("run-0123456789", name="flat", status="FINISHED",
+                      metrics={"test/ssim_brain": 0.3, "baseline.beaten": 0.0}), tmp_path)
+    assert main(["registry", "--root", str(tmp_path), "list"]) == 0
+    assert "test/ssim_brain=0.3  below best trivial baseline" in capsys.readouterr().out
 
 
 def test_validate_and_show_say_when_the_spec_changed(write_spec, tmp_path, capsys, monkeypatch):

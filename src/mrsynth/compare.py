@@ -10,7 +10,10 @@ from mrsynth.registry import find_records
 from mrsynth.tracking import flatten
 
 METRICS = ("test/psnr_brain", "test/ssim_brain", "test/mae_brain", "test/identity_psnr_brain",
-           "test/identity_ssim_brain", "test/identity_mae_brain", "test/edge_corr_source", "test/target_edge_corr_source")
+           "test/identity_ssim_brain", "test/identity_mae_brain", "test/best_trivial_psnr_brain",
+           "test/best_trivial_ssim_brain", "test/best_trivial_mae_brain", "val/ssim_brain", "val/best_trivial_ssim_brain",
+           "baseline.beaten", "test/edge_corr_source", "test/target_edge_corr_source")
+VERDICTS = {"baseline.beaten": ("no", "yes")}  # 0/1 metrics shown as words
 
 
 def pick_record(key: str) -> dict[str, Any]:
@@ -57,10 +60,12 @@ def compare(keys: list[str], markdown: bool = False) -> str:
     lines += ["", "spec differences:" if diffs else "spec differences: none"]
     if diffs:
         lines.append(format_table(["path", *names], [[k, *v] for k, v in diffs], markdown))
-    metric_rows = [[m, *(_fmt(r.get("metrics", {}).get(m)) for r in records)] for m in METRICS]
+    metric_rows = [[m, *(_fmt(r.get("metrics", {}).get(m), m) for r in records)] for m in METRICS]
     lines += ["", format_table(["metric", *names], metric_rows, markdown)]
     return "\n".join(lines)
 
 
-def _fmt(value: Any) -> str:
-    return "—" if value is None else f"{value:.4f}"
+def _fmt(value: Any, metric: str = "") -> str:
+    if value is None:
+        return "—"
+    return VERDICTS[metric][bool(value)] if metric in VERDICTS else f"{value:.4f}"

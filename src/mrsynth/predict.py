@@ -12,6 +12,7 @@ import numpy as np
 from mrsynth.errors import MrsynthError
 
 MODEL_ARTIFACT = "model/model.pt"
+MAX_NORMALISED = 10.0  # unclipped normalisation overshoots [-1, 1] by a few units; a raw scan reaches hundreds
 
 
 def _finished_record(key: str) -> dict[str, Any] | None:
@@ -44,8 +45,10 @@ def resolve_model(model: str, tracking_uri: str | None = None, workdir: Path | N
 
 
 def load_model(path: Path):
-    """(experiment, generator in eval mode, target scale) from a model file; rebuilt from its resolved spec."""
+    """(experiment, generator in eval mode, written intensity scale) from a model file; rebuilt from its resolved
+    spec. Files written before `target_scale` was stored get the mean of every subject's scale they list."""
     from mrsynth.checkpoint import load_checkpoint
+    from mrsynth.inference.volume import written_scale
     from mrsynth.spec.experiment import Experiment
     from mrsynth.train.build import build_networks
 
@@ -56,8 +59,8 @@ def load_model(path: Path):
     generator = build_networks(exp).generator
     generator.load_state_dict(saved["generator"])
     generator.eval()
-    scales = np.asarray(list(saved["target_scales"].values()), dtype=np.float64)
-    return exp, generator, (float(scales[:, 0].mean()), float(scales[:, 1].mean()))
+    scale = saved.get("target_scale") or written_scale(saved["target_scales"].values())
+    return exp, generator, (float(scale[0]), float(scale[1]))
 
 
 def input_preprocessing(preprocess, mask: Path | None, skull_strip: str | None):
@@ -78,25 +81,57 @@ def input_preprocessing(preprocess, mask: Path | None, skull_strip: str | None):
     return changed, f"brain mask: {chosen}{why}"
 
 
+def preprocessed_input(source: Path, mask: Path | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(array, brain, affine) in RAS of an input the spec's preprocessing already made (normalised to [-1, 1], e.g.
+    a run's cached source): nothing is recomputed, so the prediction is the run's, voxel for voxel."""
+    from mrsynth.preprocess.volumes import load_mask, load_volume
+
+    if mask is None:
+        raise MrsynthError("predict: --preprocessed needs --mask (the brain mask the input was normalised in)")
+    volume = load_volume("input", source)
+    brain = load_mask("input", mask, source)
+    if not brain.any():
+        raise MrsynthError(f"predict: the brain mask {mask} is empty")
+    peak = float(np.abs(volume.array[brain]).max())
+    if peak > MAX_NORMALISED:
+        raise MrsynthError(f"predict: --preprocessed expects intensities normalised to [-1, 1] inside the mask; {source} "
+                           f"reaches {peak:.4g} (a raw scan? leave out --preprocessed)")
+    return volume.array, brain, volume.affine
+
+
+def _model_input(exp, source: Path, mask: Path | None, skull_strip: str | None, preprocessed: bool, say):
+    from mrsynth.preprocess.pipeline import prepare_single
+
+    if preprocessed:
+        if skull_strip is not None:
+            raise MrsynthError("predict: --preprocessed takes the brain from --mask; leave out --skull-strip")
+        say(f"input: already preprocessed; brain mask: {mask}")
+        return preprocessed_input(source, mask)
+    preprocess, how = input_preprocessing(exp.data.preprocess, mask, skull_strip)
+    say(how)
+    array, brain, affine, _ = prepare_single("input", source, mask, preprocess, role="source")
+    return array, brain, affine
+
+
 def predict_file(model: str, source: Path, output: Path, mask: Path | None = None, tracking_uri: str | None = None,
-                 skull_strip: str | None = None, say=lambda line: None) -> Path:
+                 skull_strip: str | None = None, say=lambda line: None, preprocessed: bool = False) -> Path:
+    """Predict `source` into `output` on the input's grid, on the model's written intensity scale, with the
+    background value outside the input's brain mask."""
     import nibabel as nib
 
-    from mrsynth.inference.volume import predict_volume
-    from mrsynth.preprocess.pipeline import prepare_single
+    from mrsynth.inference.volume import predict_volume, scale_description
 
     path, which = resolve_model(model, tracking_uri)
     exp, generator, scale = load_model(path)
     say(f"model: {which}; spec {exp.name} ({exp.spec_hash[:12]})")
-    preprocess, how = input_preprocessing(exp.data.preprocess, mask, skull_strip)
-    say(how)
-    array, brain, affine, _ = prepare_single("input", source, mask, preprocess, role="source")
+    array, brain, affine = _model_input(exp, source, mask, skull_strip, preprocessed, say)
+    say(f"written on the model's intensity scale [{scale[0]:.4g}, {scale[1]:.4g}]; background outside the brain mask")
     pred = predict_volume(exp, generator, array, scale, brain)
     original = nib.load(str(source))
     canonical = nib.Nifti1Image(pred, affine)
     back = nib.orientations.ornt_transform(nib.orientations.io_orientation(affine), nib.orientations.io_orientation(original.affine))
     image = canonical.as_reoriented(back)
-    image.header["descrip"] = f"mrsynth {exp.name} target scale [{scale[0]:.4g},{scale[1]:.4g}]"[:79].encode()
+    image.header["descrip"] = scale_description(exp.name, scale)
     output.parent.mkdir(parents=True, exist_ok=True)
     nib.save(image, output)
     return output

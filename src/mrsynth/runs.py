@@ -69,8 +69,10 @@ class TrackedRun:
         self.save_record(status=status, reason=reason, metrics=self.headline(metrics), ended_at=registry.now())
 
     def headline(self, metrics: dict[str, float]) -> dict[str, float]:
-        """The metrics the registry record keeps."""
-        return {k: metrics[k] for k in metrics if k.startswith("test/") or k == self.loaded.experiment.eval.select_by}
+        """The metrics the registry record keeps: test, validation (of the selected checkpoint, `best_epoch`) and
+        whether it beats the trivial baselines."""
+        keep = ("test/", "val/", "baseline.", "best_epoch")
+        return {k: metrics[k] for k in metrics if k.startswith(keep) or k == self.loaded.experiment.eval.select_by}
 
     def result(self, status: str, metrics: dict[str, float], reason: str | None = None) -> RunResult:
         return RunResult(self.record["run_id"], status, metrics, self.tracker.uri, self.run_dir, reason)

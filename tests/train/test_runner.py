@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -57,6 +58,10 @@ def test_mlflow_run_has_params_tags_metrics_and_artifacts(finished_env):
     for key in ("val/psnr_brain", "val/ssim_brain", "lr/generator", "time/epoch_seconds", "test/psnr_brain",
                 "test/identity_psnr_brain", "test/mae", "test/edge_corr_source", "test/target_edge_corr_source"):
         assert key in run.data.metrics, key
+    for split in ("val", "test"):  # the trivial baselines: one point each, not one per epoch
+        for kind in ("identity", "constant", "monotone", "best_trivial"):
+            assert len(client.get_metric_history(result.run_id, f"{split}/{kind}_ssim_brain")) == 1, (split, kind)
+    assert tags["baseline.beaten"] in ("true", "false")
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     assert {"resolved_spec.json", "qc", "samples", "model", "eval", "test_predictions"} <= artifacts
     grids = [a.path for a in client.list_artifacts(result.run_id, "samples")]
@@ -71,6 +76,22 @@ def test_registry_record_matches_the_run(finished_env):
     assert record["mlflow"]["run_id"] == result.run_id
     assert set(record["cache_keys"]) == {"preprocess", "slices"}
     assert record["metrics"]["test/psnr_brain"] == pytest.approx(result.metrics["test/psnr_brain"])
+    # validation of the selected checkpoint beside its baselines, and the verdict, as in the run's summary
+    history = MlflowClient(env["MLFLOW_TRACKING_URI"]).get_metric_history(result.run_id, "val/ssim_brain")
+    best = next(m.value for m in history if m.step == record["metrics"]["best_epoch"])
+    assert record["metrics"]["val/ssim_brain"] == pytest.approx(best)
+    best_trivial = record["metrics"]["val/best_trivial_ssim_brain"]
+    assert best_trivial == max(record["metrics"][f"val/{k}_ssim_brain"] for k in ("identity", "constant", "monotone"))
+    assert record["metrics"]["baseline.beaten"] == float(best > best_trivial)
+
+
+def test_per_subject_table_has_the_model_and_every_baseline(finished_env):
+    import pandas as pd
+
+    spec, result, env = finished_env
+    table = pd.read_csv(result.run_dir / "outputs" / "test_per_subject.csv")
+    assert {"psnr_brain", "identity_psnr_brain", "constant_ssim", "monotone_mae_brain"} <= set(table.columns)
+    assert table["monotone_ssim_brain"].mean() == pytest.approx(result.metrics["test/monotone_ssim_brain"])
 
 
 def test_test_predictions_are_nifti_in_target_space(finished_env, tmp_path):
@@ -95,21 +116,63 @@ def test_test_prediction_volumes_cover_every_slice_and_match_the_scored_slices(f
     from mrsynth.train.evaluate import evaluate
 
     spec, result, env = finished_env
-    exp, generator, _ = load_model(result.run_dir / "outputs" / "model.pt")
+    exp, generator, (low, high) = load_model(result.run_dir / "outputs" / "model.pt")
     data = prepare_data(spec, workers=1, progress=False)
     _, _, scored = evaluate(generator, data.slices, "test", torch.device("cpu"))
     table = data.slices.table()
     table = table[table["split"] == "test"]
     for subject, rows in table.groupby("subject"):
-        low, high = data.slices.facts["subjects"][subject]["target_scale"]
         written = nib.load(result.run_dir / "outputs" / "test_predictions" / f"sub-{subject}_pred.nii.gz").get_fdata()
         normalised = 2.0 * (written - low) / (high - low) - 1.0
         stored = rows["slice"].to_numpy()
         np.testing.assert_allclose(np.moveaxis(normalised, 2, 0)[stored], scored[rows["row"].to_numpy()], atol=2e-4)
-        brain = np.asarray(data.subject_volumes(subject).array("target_mask")).any(axis=(0, 1))
-        unstored = np.setdiff1d(np.flatnonzero(brain), stored)
+        brain = np.asarray(data.subject_volumes(subject).array("source_mask"), dtype=bool)
+        unstored = np.setdiff1d(np.flatnonzero(brain.any(axis=(0, 1))), stored)
         assert unstored.size  # the tiny demo has brain slices under the stored-slice brain fraction
-        assert all(np.abs(normalised[:, :, z] + 1.0).max() > 0.05 for z in unstored)  # predicted, not left as background
+        # predicted, not left as background; background outside the source brain mask
+        assert all(np.abs(normalised[:, :, z][brain[:, :, z]] + 1.0).max() > 0.05 for z in unstored)
+        np.testing.assert_allclose(normalised[~brain], -1.0, atol=1e-5)
+
+
+def test_run_test_predictions_equal_predict_on_the_cached_source(finished_env, tmp_path, capsys):
+    """One prediction path: a test subject's cached source and brain mask as NIfTI, `mrsynth predict --preprocessed`
+    gives the run's test volume; both on the model's scale (mean of the training targets'), background outside."""
+    import nibabel as nib
+
+    from mrsynth.data.prepare import prepare_data
+
+    spec, result, env = finished_env
+    data = prepare_data(spec, workers=1, progress=False)
+    subject = data.slices.subjects("test")[0]
+    volumes = data.subject_volumes(subject)
+    from_run = nib.load(result.run_dir / "outputs" / "test_predictions" / f"sub-{subject}_pred.nii.gz")
+    given, mask = tmp_path / "source.nii.gz", tmp_path / "mask.nii.gz"
+    nib.save(nib.Nifti1Image(np.asarray(volumes.array("source")), volumes.affine), given)
+    nib.save(nib.Nifti1Image(np.asarray(volumes.array("source_mask"), dtype=np.uint8), volumes.affine), mask)
+    out = tmp_path / "pred.nii.gz"
+    assert main(["predict", result.run_id, str(given), str(out), "--mask", str(mask), "--preprocessed"]) == 0
+    from_command, run_voxels = np.asarray(nib.load(out).dataobj), np.asarray(from_run.dataobj)
+    np.testing.assert_allclose(from_command, run_voxels, rtol=1e-6, atol=1e-4)
+    train_scales = [data.slices.facts["subjects"][s]["target_scale"] for s in data.slices.subjects("train")]
+    low = float(np.mean([lo for lo, _ in train_scales]))
+    brain = np.asarray(volumes.array("source_mask"), dtype=bool)
+    np.testing.assert_allclose(run_voxels[~brain], low, rtol=1e-6)
+    assert "already preprocessed" in capsys.readouterr().out
+
+
+def test_run_prints_each_validation_epoch_and_warns_below_the_best_trivial_baseline(tiny_demo, write_spec, run_env,
+                                                                                   capsys):
+    """An untrained model (1 epoch at a negligible learning rate) cannot beat a fitted intensity map."""
+    spec = tiny_spec_data(tiny_demo, "untrained", train={"epochs": 1, "decay_epochs": 0, "lr_g": 1e-9, "lr_d": 1e-9})
+    assert main(["run", str(write_spec("untrained", spec))]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^epoch 1/1  val ssim_brain -?\d\.\d{4}  \(identity -?\d\.\d{4}, best trivial \d\.\d{4}: \w+\)$",
+                     out, re.MULTILINE), out
+    assert re.search(r"^  ssim_brain +test +", out, re.MULTILINE) and "best trivial" in out
+    assert "  WARNING: the selected checkpoint (epoch 1, val/ssim_brain" in out
+    (record,) = [r for r in iter_records() if r["spec_name"] == "untrained"]
+    assert record["metrics"]["baseline.beaten"] == 0.0
+    assert MlflowClient(resolve_tracking_uri()).get_run(record["run_id"]).data.tags["baseline.beaten"] == "false"
 
 
 def test_nan_loss_fails_the_run_with_reason(tiny_demo, write_spec, run_env):
@@ -172,6 +235,8 @@ def test_compare_lists_differences_and_metrics(finished_env, tiny_demo, write_sp
     table = capsys.readouterr().out
     assert "| loss.l1 | 100.0 | 10.0 |" in table
     assert f"| test/edge_corr_source | {result.metrics['test/edge_corr_source']:.4f} |" in table
+    assert f"| test/best_trivial_ssim_brain | {result.metrics['test/best_trivial_ssim_brain']:.4f} |" in table
+    assert re.search(r"^\| baseline\.beaten \| (yes|no) \| (yes|no) \|$", table, re.MULTILINE)
 
 
 def test_predict_covers_a_plane_larger_than_the_training_slices(finished_env, tmp_path):

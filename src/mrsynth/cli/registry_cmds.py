@@ -24,7 +24,8 @@ def register(commands) -> None:
 def _headline(record: dict) -> str:
     metrics = record.get("metrics") or {}
     keys = [k for k in ("test/psnr_brain", "test/ssim_brain") if k in metrics]
-    return "  ".join(f"{k}={metrics[k]:.4g}" for k in keys)
+    below = ["below best trivial baseline"] if metrics.get("baseline.beaten") == 0.0 else []
+    return "  ".join([*(f"{k}={metrics[k]:.4g}" for k in keys), *below])
 
 
 def list_runs(args: argparse.Namespace) -> int:

@@ -36,6 +36,9 @@ def register(commands) -> None:
     p.add_argument("--skull-strip", default=None, choices=["deepbet", "threshold", "ants_mask", "none"],
                    help="how to find the input's brain mask (default: the spec's method; deepbet for specs trained "
                         "on provided masks)")
+    p.add_argument("--preprocessed", action="store_true",
+                   help="INPUT is already preprocessed by the model's spec (normalised to [-1, 1] inside --mask, e.g. a "
+                        "run's cached source): no skull strip, N4 or normalisation; gives the run's own prediction")
     add_tracking_option(p)
     p.set_defaults(handler=predict)
 
@@ -76,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         import subprocess
 
         return subprocess.run(torchrun_command(args)).returncode
-    from mrsynth.train.runner import HEADLINE, run_experiment
+    from mrsynth.train.runner import run_experiment
+    from mrsynth.train.summary import summary_lines
 
     result = run_experiment(spec, tracking_uri=args.tracking_uri, resume=args.resume, workers=args.workers)
     if not result.run_id:
@@ -84,10 +88,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{spec.name}: run {result.run_id} {result.status}")
     if result.reason:
         print(f"  reason: {result.reason}")
-    for key in HEADLINE[:3]:
-        if key in result.metrics:
-            base = result.metrics.get(key.replace("test/", "test/identity_"))
-            print(f"  {key:<18} {result.metrics[key]:8.4f}   (identity baseline {base:.4f})")
+    for line in summary_lines(result.metrics, spec.experiment.eval.select_by):
+        print(f"  {line}")
     print(f"  tracking: {result.tracking_uri}")
     print("  open the UI: mrsynth ui   (or make ui), then http://127.0.0.1:5000")
     return 0 if result.status == "FINISHED" else 1
@@ -97,7 +99,7 @@ def predict(args: argparse.Namespace) -> int:
     from mrsynth.predict import predict_file
 
     out = predict_file(args.model, args.input, args.output, args.mask, args.tracking_uri, args.skull_strip,
-                       say=lambda line: print(line, flush=True))
+                       say=lambda line: print(line, flush=True), preprocessed=args.preprocessed)
     print(f"wrote {out}")
     return 0
 

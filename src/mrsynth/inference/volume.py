@@ -1,13 +1,16 @@
-"""A whole volume predicted by the spec's generator (2D slices or 3D patches), back on the target's intensity scale."""
+"""A whole volume predicted by the spec's generator (2D slices or 3D patches), back on the written intensity scale."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import numpy as np
 from torch import nn
 
+from mrsynth.inference.background import in_brain
 from mrsynth.inference.patches import predict_volume_3d
 from mrsynth.inference.slices import predict_volume_by_slices
-from mrsynth.preprocess.normalise import BACKGROUND, denormalise
+from mrsynth.preprocess.normalise import denormalise
 
 
 def predict_normalised(exp, generator: nn.Module, volume: np.ndarray) -> np.ndarray:
@@ -19,11 +22,20 @@ def predict_normalised(exp, generator: nn.Module, volume: np.ndarray) -> np.ndar
     return predict_volume_3d(generator, volume, patches.size, patches.stride, device=next(generator.parameters()).device)
 
 
+def written_scale(target_scales: Iterable[tuple[float, float]]) -> tuple[float, float]:
+    """The one intensity scale predictions are written on: the mean (p_low, p_high) of the training subjects'
+    targets. A new input's own target scale is unknowable; metrics, computed in [-1, 1], never depend on it."""
+    scales = np.asarray(list(target_scales), dtype=np.float64).reshape(-1, 2)
+    return float(scales[:, 0].mean()), float(scales[:, 1].mean())
+
+
 def predict_volume(exp, generator: nn.Module, volume: np.ndarray, scale: tuple[float, float],
-                   brain: np.ndarray | None = None) -> np.ndarray:
-    """Normalised source volume → float32 prediction on the target intensity `scale` (lo, hi); voxels outside
-    `brain`, when given, get the background value."""
-    pred = denormalise(predict_normalised(exp, generator, volume), scale)
-    if brain is not None:
-        pred[~np.asarray(brain, dtype=bool)] = denormalise(np.array([BACKGROUND]), scale)[0]
-    return pred
+                   brain: np.ndarray) -> np.ndarray:
+    """Normalised source volume → float32 prediction on the intensity `scale` (lo, hi); voxels outside `brain`
+    get the background value (-1 normalised, so `lo` on that scale)."""
+    return denormalise(in_brain(predict_normalised(exp, generator, volume), brain), scale)
+
+
+def scale_description(name: str, scale: tuple[float, float]) -> bytes:
+    """The NIfTI `descrip` of a written prediction (the header holds 79 bytes)."""
+    return f"mrsynth {name} target scale [{scale[0]:.4g},{scale[1]:.4g}]"[:79].encode()

@@ -16,9 +16,6 @@ from mrsynth.runs import RunResult, TrackedRun, open_run
 from mrsynth.spec.load import LoadedSpec
 from mrsynth.tracking import Tracker, spec_params
 
-HEADLINE = ("test/psnr_brain", "test/ssim_brain", "test/mae_brain",
-            "test/identity_psnr_brain", "test/identity_ssim_brain", "test/identity_mae_brain")
-
 
 def qc_filtered_rows(data: PreparedData, qc) -> tuple[np.ndarray, pd.DataFrame]:
     """Training rows that pass the QC filter, and the whole table with `flagged`/`reasons` columns.
@@ -153,20 +150,36 @@ def _lead(loaded: LoadedSpec, data: PreparedData, dist, *, tracking_uri: str | N
         if resume_state is None:
             run.tracker.log_params({f"n_params.{k}": v for k, v in nets.parameter_counts().items()})
         predictor = split_predictor(loaded.experiment, data, device)
-        result = _fit(run, data, nets, train, device, predictor, hooks=hooks, resume=resume_state, progress=progress,
-                      dist=dist)
-        _test(run, data, nets.generator, device, predictor, result, outcome.metrics)
+        baselines, val_baselines = _baselines(run, data, rows)
+        result = _fit(run, data, nets, train, device, predictor, val_baselines, hooks=hooks, resume=resume_state,
+                      progress=progress, dist=dist)
+        _judge(run, result, val_baselines, outcome.metrics)
+        _test(run, data, nets.generator, device, predictor, baselines, result, outcome.metrics)
     return outcome.result
 
 
-def _fit(run: TrackedRun, data: PreparedData, nets, train, device, predictor, *, hooks, resume, progress, dist):
+def _baselines(run: TrackedRun, data: PreparedData, rows: np.ndarray):
+    """The trivial baselines fitted on the training slices the model trains on, and their validation metrics
+    (logged once: they do not change from epoch to epoch)."""
+    from mrsynth.train.baselines import fit_baselines
+    from mrsynth.train.evaluate import evaluate_baselines, split_arrays
+
+    baselines = fit_baselines(split_arrays(data.slices, "train", rows))
+    val_baselines, _ = evaluate_baselines(baselines, data.slices, "val")
+    run.tracker.log_metrics_once(val_baselines, step=0)
+    return baselines, val_baselines
+
+
+def _fit(run: TrackedRun, data: PreparedData, nets, train, device, predictor, val_baselines: dict[str, float], *,
+         hooks, resume, progress, dist):
     """Fit with validation every `eval.every` epochs, then load the generator of the best validated epoch."""
     from mrsynth.train.epoch_log import EpochLog
     from mrsynth.train.evaluate import split_arrays
     from mrsynth.train.loop import fit
 
     validate = partial(_validate, nets.generator, data.slices, device, predictor)
-    epoch_log = EpochLog(run, split_arrays(data.slices, "val"), hooks)
+    say = (lambda line: print(line, flush=True)) if progress else (lambda line: None)
+    epoch_log = EpochLog(run, split_arrays(data.slices, "val"), hooks, val_baselines, say)
     result = fit(run.loaded.experiment, nets, train, validate, device, ckpt_dir=run.checkpoint_dir,
                  hooks=epoch_log.hooks(), resume=resume, progress=progress, dist=dist)
     _load_best(nets.generator, run.checkpoint_dir)
@@ -189,34 +202,64 @@ def _load_best(generator, ckpt_dir: Path) -> None:
         generator.load_state_dict(load_checkpoint(ckpt_dir / BEST)["generator"])
 
 
-def _test(run: TrackedRun, data: PreparedData, generator, device, predictor, result, metrics: dict[str, float]) -> None:
-    """Score the test split into `metrics` (kept by the record even if logging the outputs fails), log the outputs."""
-    from mrsynth.train.evaluate import evaluate
+def _test(run: TrackedRun, data: PreparedData, generator, device, predictor, baselines, result,
+          metrics: dict[str, float]) -> None:
+    """Score the test split and its baselines into `metrics` (kept by the record even if logging the outputs
+    fails), log the outputs."""
+    from mrsynth.train.evaluate import evaluate, evaluate_baselines
 
     test_metrics, per_subject, _ = evaluate(generator, data.slices, "test", device, predictor=predictor)
-    metrics.update({**test_metrics, "best_epoch": float(result.best_epoch or 0)})
-    run.tracker.log_metrics_once(metrics, step=result.epochs_done)
+    test_baselines, baseline_rows = evaluate_baselines(baselines, data.slices, "test")
+    tested = {**test_metrics, **test_baselines, "best_epoch": float(result.best_epoch or 0)}
+    metrics.update(tested)
+    run.tracker.log_metrics_once(tested, step=result.epochs_done)
+    per_subject = per_subject.merge(baseline_rows, on=["subject", "slices"])
     _log_outputs(run, run.loaded.experiment, data, generator, per_subject)
 
 
-def _log_outputs(run: TrackedRun, exp, data: PreparedData, generator, per_subject: pd.DataFrame) -> None:
-    import torch
+def _judge(run: TrackedRun, result, val_baselines: dict[str, float], metrics: dict[str, float]) -> None:
+    """Put the selected checkpoint's validation metrics beside the validation baselines into `metrics` (the
+    record's), and whether it beats the best trivial baseline on the selection metric (also an MLflow tag)."""
+    from mrsynth.train.baselines import beats
+    from mrsynth.train.summary import BEATEN
 
-    from mrsynth.checkpoint import save_checkpoint
+    select_by = run.loaded.experiment.eval.select_by
+    selected = result.history[result.best_epoch - 1] if result.best_epoch else {}
+    metrics.update({**{k: v for k, v in selected.items() if k.startswith("val/")}, **val_baselines})
+    metric = select_by.removeprefix("val/")
+    beaten = beats(selected.get(select_by), val_baselines.get(f"val/best_trivial_{metric}"), metric)
+    run.tracker.set_tags({BEATEN: "unknown" if beaten is None else str(beaten).lower()})
+    if beaten is not None:
+        metrics[BEATEN] = float(beaten)
+
+
+def _log_outputs(run: TrackedRun, exp, data: PreparedData, generator, per_subject: pd.DataFrame) -> None:
     from mrsynth.train.evaluate import write_volumes
 
     out = run.run_dir / "outputs"
     out.mkdir(parents=True, exist_ok=True)
     per_subject.to_csv(out / "test_per_subject.csv", index=False)
     run.tracker.log_artifact(out / "test_per_subject.csv", "eval")
-    model = {"generator": {k: v.detach().cpu() for k, v in generator.state_dict().items()},
-             "resolved_spec": json_text(exp.resolved()), "spec_hash": run.loaded.spec_hash,
-             "target_scales": {s: v["target_scale"] for s, v in data.slices.facts["subjects"].items()},
-             "format": "mrsynth-model-1", "torch": str(torch.__version__)}  # TorchVersion would not load with weights_only
-    save_checkpoint(out / "model.pt", model)
+    scale = _save_model(out / "model.pt", run, data, generator)
     run.tracker.log_artifact(out / "model.pt", "model")
     if exp.eval.save_predictions:
-        volumes = write_volumes(exp, generator, data, "test", out / "test_predictions")
+        volumes = write_volumes(exp, generator, data, "test", out / "test_predictions", scale)
         for path in volumes:
             run.tracker.log_artifact(path, "test_predictions")
     run.save_record(model_path=str(out / "model.pt"))
+
+
+def _save_model(path: Path, run: TrackedRun, data: PreparedData, generator) -> tuple[float, float]:
+    """The model file `mrsynth predict` reads; returns the intensity scale it writes on (the training targets')."""
+    import torch
+
+    from mrsynth.checkpoint import save_checkpoint
+    from mrsynth.inference.volume import written_scale
+
+    scales = {s: data.slices.facts["subjects"][s]["target_scale"] for s in data.slices.subjects("train")}
+    scale = written_scale(scales.values())
+    save_checkpoint(path, {"generator": {k: v.detach().cpu() for k, v in generator.state_dict().items()},
+                           "resolved_spec": json_text(run.loaded.experiment.resolved()), "spec_hash": run.loaded.spec_hash,
+                           "target_scales": scales, "target_scale": list(scale), "format": "mrsynth-model-1",
+                           "torch": str(torch.__version__)})  # TorchVersion would not load with weights_only
+    return scale
