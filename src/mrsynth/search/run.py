@@ -65,7 +65,8 @@ def run_search(spec: str | Path, options: SearchOptions = SearchOptions()) -> Se
     storage_url = options.storage or default_storage()
     grace = options.grace or 2 * options.heartbeat
     tracking_uri = resolve_tracking_uri(options.tracking_uri)
-    storage = open_storage(storage_url, options.heartbeat, grace, LostWorker(tracking_uri, grace))
+    lost = LostWorker(tracking_uri, grace)
+    storage = open_storage(storage_url, options.heartbeat, grace, lost)
     study = open_study(storage, options.study or base.name, base, options.worker_index)
     tracker = Tracker(tracking_uri)
     parent_id = attach_parent(study, base, tracker, redact(storage_url))
@@ -81,12 +82,13 @@ def run_search(spec: str | Path, options: SearchOptions = SearchOptions()) -> Se
         objective = Objective(base, study.study_name, parent_id, tracker, options.progress, options.prep_workers)
         try:
             counts, stopped = work(study, objective, n_trials, timeout, options.heartbeat,
-                                   report_line(prefix, base.search.objective))
+                                   report_line(prefix, base.search.objective), lost.look)
         except KeyboardInterrupt:
             counts, stopped = tally(study.get_trials(deepcopy=False)), "interrupted"
     result = SearchResult(study.study_name, redact(storage_url), parent_id, counts, stopped)
     if not options.summarize:
         return result  # a worker of a larger search: the process that summarises owns the parent run's status
+    lost.close_failed_runs(study)  # whoever summarises also closes runs that the study's failed trials left open
     if stopped == "interrupted":
         tracker.set_tags({"search.stopped": "interrupted"})
         tracker.end("KILLED")
