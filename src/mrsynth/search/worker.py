@@ -45,6 +45,11 @@ def retried_numbers(trials: list[Any]) -> set[int]:
     return {n for t in trials for n in t.system_attrs.get("retry_history", [])}
 
 
+def retries_of(trials: list[Any]) -> dict[int, Any]:
+    """Trial number -> the trial that re-ran it (queued again after its worker was lost, or Ctrl-C)."""
+    return {t.system_attrs["retry_history"][-1]: t for t in trials if t.system_attrs.get("retry_history")}
+
+
 def tally(trials: list[Any]) -> Tally:
     retried = retried_numbers(trials)
     states = [t.state.name for t in trials]
