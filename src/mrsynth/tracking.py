@@ -64,7 +64,13 @@ class Tracker:
         found = self.client.get_experiment_by_name(name)
         if found is not None:
             return found.experiment_id
-        return self.client.create_experiment(name, artifact_location=_artifact_root(self.uri))
+        try:
+            return self.client.create_experiment(name, artifact_location=_artifact_root(self.uri))
+        except self._mlflow.exceptions.MlflowException:  # another process (a search worker) created it since we looked
+            found = self.client.get_experiment_by_name(name)
+            if found is None:
+                raise
+            return found.experiment_id
 
     def start(self, experiment: str, run_name: str, tags: Mapping[str, str] | None = None, parent_run_id: str | None = None) -> str:
         tags = dict(tags or {})

@@ -50,3 +50,15 @@ def test_a_trial_run_is_found_whichever_parent_its_worker_used(tmp_path):
     assert find_child(Tracker(uri), parent, "race", 3) == child
     assert find_child(Tracker(uri), parent, "race", 4) is None
     assert find_child(Tracker(uri), parent, "another-study", 3) is None
+
+
+def test_workers_that_create_the_experiment_together_both_start(tmp_path):
+    base, uri, study = _setup(tmp_path)
+    Tracker(uri).experiment_id(experiment_name(base))  # the other worker creates the experiment ...
+    late = Tracker(uri)
+    answers, look = [None], late.client.get_experiment_by_name
+    late.client.get_experiment_by_name = lambda name: answers.pop() if answers else look(name)  # ... just after this one looked
+
+    chosen = attach_parent(study, base, late, "sqlite")
+
+    assert MlflowClient(uri).get_run(chosen).info.experiment_id == look(experiment_name(base)).experiment_id

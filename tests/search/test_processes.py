@@ -1,4 +1,4 @@
-"""Search processes: Ctrl-C mid-trial and a re-run that continues; `--workers N` on one SQLite study."""
+"""Search processes: Ctrl-C mid-trial and a re-run that continues; `--workers N` on one SQLite study, one of them killed."""
 
 from __future__ import annotations
 
@@ -68,3 +68,38 @@ def test_local_workers_share_one_study(warm_spec, tmp_path, run_env, capsys):
     assert len({t.user_attrs["worker"] for t in trials}) == 2  # one trial each, in parallel
     children = child_runs(os.environ["MLFLOW_TRACKING_URI"], "pair")
     assert len(children) == 2 and len({c.data.tags["mlflow.parentRunId"] for c in children}) == 1
+
+
+def running_trial_with_a_run(storage: str, study: str, uri: str):
+    """A trial that is training now: RUNNING in the study, its child run opened."""
+    try:
+        trials = optuna.load_study(study_name=study, storage=storage).trials
+    except KeyError:
+        return None
+    opened = {r.data.tags["search.trial"] for r in child_runs(uri, study)}
+    return next((t for t in trials if t.state.name == "RUNNING" and str(t.number) in opened), None)
+
+
+def test_a_killed_worker_whose_trial_is_rerun_does_not_fail_the_search(warm_spec, tmp_path, run_env):
+    spec = warm_spec("lost")
+    storage, uri = f"sqlite:///{tmp_path / 'optuna.db'}", os.environ["MLFLOW_TRACKING_URI"]
+    command = search_command(spec, "--workers", "2", "--storage", storage, "--heartbeat", "1", "--grace", "3",
+                             "--out", str(tmp_path / "best.json"))
+    MlflowClient(uri).search_experiments()  # create the tracking database before this test and the search race to
+    parent = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lost = wait_for(lambda: running_trial_with_a_run(storage, "lost", uri), what="a worker to start training")
+        pid = int(lost.user_attrs["worker"].rsplit(":", 1)[1])
+        os.killpg(pid, signal.SIGKILL)  # each worker leads its own session
+        out, _ = parent.communicate(timeout=600)
+    finally:
+        if parent.poll() is None:
+            os.killpg(parent.pid, signal.SIGKILL)
+    assert parent.returncode == 0, out
+    assert f"(pid {pid}) was killed by SIGKILL; its trial {lost.number} was re-run as trial 2 (COMPLETE)" in out
+    trials = optuna.load_study(study_name="lost", storage=storage).trials
+    assert [t.state.name for t in trials if t.number != lost.number] == ["COMPLETE", "COMPLETE"]
+    assert trials[lost.number].state.name == "FAIL" and trials[2].system_attrs["failed_trial"] == lost.number
+    (dead_run,) = [r for r in child_runs(uri, "lost") if r.data.tags["search.trial"] == str(lost.number)]
+    assert dead_run.info.status == "FAILED" and "worker lost" in dead_run.data.tags["search.reason"]
+    assert (tmp_path / "best.json").is_file()

@@ -9,8 +9,9 @@ import pytest
 from optuna.trial import TrialState, create_trial
 
 from mrsynth.search.objective import TrialFailed
+from mrsynth.search.runs import PARENT_ATTR
 from mrsynth.search.storage import open_storage
-from mrsynth.search.worker import requeue_interrupted, retry_callback, tally, work
+from mrsynth.search.worker import LostWorker, requeue_interrupted, retry_callback, tally, work
 
 DIST = {"x": optuna.distributions.FloatDistribution(0, 1)}
 
@@ -98,6 +99,23 @@ def test_a_dead_workers_trial_is_failed_and_rerun_with_its_parameters(tmp_path):
     retry = [t for t in study.trials if t.system_attrs.get("failed_trial") == 0]
     assert len(retry) == 1 and retry[0].state.name == "COMPLETE" and retry[0].params == lost.params
     assert counts.accounted == 2 and counts.retried == 1 and counts.running == 0
+
+
+def test_a_stale_trial_is_queued_again_even_when_mlflow_fails(monkeypatch, capsys):
+    def locked(*args):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr("mrsynth.search.worker.close_lost_child", locked)
+    monkeypatch.setattr("mrsynth.search.worker.Tracker", lambda uri: None)
+    study = optuna.create_study()
+    study.set_user_attr(PARENT_ATTR, "parent-run")
+    study.enqueue_trial({"x": 0.5})
+    lost = study.ask(DIST)
+    study._storage.set_trial_state_values(lost._trial_id, TrialState.FAIL)  # what fail_stale_trials does, then:
+    LostWorker("sqlite:///unused.db", grace=2)(study, study.trials[0])
+    retry = study.trials[1]
+    assert retry.state == TrialState.WAITING and retry.system_attrs["fixed_params"] == {"x": 0.5}
+    assert "warning: closing the run of trial 0 in MLflow failed (RuntimeError: database is locked)" in capsys.readouterr().out
 
 
 def test_timeout_stops_starting_trials():

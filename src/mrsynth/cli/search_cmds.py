@@ -18,6 +18,9 @@ At the end: a table of the best trials, figures on the parent run, and SPEC-best
 (`extends` the spec with the best values; `search` is null). Ctrl-C fails the running trial and queues
 it again; re-running the same command continues the study.
 
+--workers N: a worker that dies mid-trial is noticed by heartbeat and its trial re-run by another; the exit
+status follows the study (0 when every trial it left was re-run), and the output names the worker that died.
+
 Many machines: give every worker the same --storage postgresql://USER@HOST/DB and --study NAME.
 """
 

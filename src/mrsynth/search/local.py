@@ -35,17 +35,42 @@ def worker_command(args: WorkerArgs, index: int) -> list[str]:
     return command
 
 
-def run_workers(args: WorkerArgs, count: int) -> list[int]:
-    """Start `count` workers and wait for all; Ctrl-C is forwarded once to each. Returns their exit codes."""
+@dataclass(frozen=True)
+class WorkerExit:
+    index: int
+    pid: int
+    code: int  # negative: killed by that signal
+
+    @property
+    def died(self) -> bool:
+        return self.code not in (0, 130)
+
+    def __str__(self) -> str:
+        how = f"was killed by {signal_name(-self.code)}" if self.code < 0 else f"exited with code {self.code}"
+        return f"worker {self.index} (pid {self.pid}) {how}"
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time or platform-specific signal has no name in the enum
+        return f"signal {number}"
+
+
+def run_workers(args: WorkerArgs, count: int) -> list[WorkerExit]:
+    """Start `count` workers and wait for all; Ctrl-C is forwarded once to each. Returns how each ended."""
     # Storage and tracking URIs travel in the environment: a password never shows in `ps`.
     env = {**os.environ, ENV_STORAGE: args.storage, "MLFLOW_TRACKING_URI": args.tracking_uri}
     # Own sessions: the terminal's Ctrl-C reaches only this process, which forwards exactly one SIGINT.
     procs = [subprocess.Popen(worker_command(args, i), env=env, start_new_session=True) for i in range(count)]
     print(f"started {count} workers: pids {' '.join(str(p.pid) for p in procs)}", flush=True)
     try:
-        return [p.wait() for p in procs]
+        for p in procs:
+            p.wait()
     except KeyboardInterrupt:
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
-        return [p.wait() for p in procs]
+        for p in procs:
+            p.wait()
+    return [WorkerExit(i, p.pid, p.returncode) for i, p in enumerate(procs)]

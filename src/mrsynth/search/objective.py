@@ -16,6 +16,12 @@ from mrsynth.tracking import Tracker
 from mrsynth.train.loop import StopTraining
 
 REASON_ATTR = "fail_reason"
+WORKER_ATTR = "worker"
+
+
+def worker_id(pid: int | None = None) -> str:
+    """Which process runs a trial: host and pid (this process unless `pid` is given)."""
+    return f"{socket.gethostname()}:{pid or os.getpid()}"
 
 
 class TrialFailed(Exception):
@@ -83,7 +89,7 @@ class Objective:
         return value
 
     def _stamp(self, trial: Any) -> None:
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        trial.set_user_attr(WORKER_ATTR, worker_id())
         for stale in (REASON_ATTR, "mlflow_run_id"):  # a re-queued trial inherits these from the trial it repeats
             if stale in trial.user_attrs:
                 trial.set_user_attr(stale, None)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from mrsynth.search.local import WorkerArgs, run_workers
+from mrsynth.search.local import WorkerArgs, WorkerExit, run_workers
 from mrsynth.search.objective import Objective
 from mrsynth.search.runs import attach_parent
 from mrsynth.search.space import grid_size
@@ -14,6 +15,7 @@ from mrsynth.search.storage import DEFAULT_HEARTBEAT, default_storage, open_stor
 from mrsynth.search.strategy import require_packages
 from mrsynth.search.study import open_study
 from mrsynth.search.summary import Summary, summarize
+from mrsynth.search.verdict import judge_workers
 from mrsynth.search.worker import LostWorker, Tally, report_line, tally, work
 from mrsynth.tracking import Tracker, resolve_tracking_uri
 
@@ -57,6 +59,16 @@ def trial_budget(base: SearchBase, requested: int | None) -> int:
     return n
 
 
+def report_workers(study: Any, exits: list[WorkerExit], n_trials: int, timeout: float | None) -> str:
+    """How the local workers' search ended, judged by the study; says what became of each dead worker's trials."""
+    stopped, notes, problems = judge_workers(study.get_trials(deepcopy=False), exits, n_trials, timeout)
+    for line in notes:
+        print(f"note: {line}", flush=True)
+    for line in problems:
+        print(f"search incomplete: {line}", flush=True)
+    return stopped
+
+
 def run_search(spec: str | Path, options: SearchOptions = SearchOptions()) -> SearchResult:
     """Run (or join, or continue) the study of `spec` until it has its trials, then summarise it."""
     base = load_search_base(spec, options.overrides)
@@ -65,7 +77,8 @@ def run_search(spec: str | Path, options: SearchOptions = SearchOptions()) -> Se
     storage_url = options.storage or default_storage()
     grace = options.grace or 2 * options.heartbeat
     tracking_uri = resolve_tracking_uri(options.tracking_uri)
-    storage = open_storage(storage_url, options.heartbeat, grace, LostWorker(tracking_uri, grace))
+    lost = LostWorker(tracking_uri, grace)
+    storage = open_storage(storage_url, options.heartbeat, grace, lost)
     study = open_study(storage, options.study or base.name, base, options.worker_index)
     tracker = Tracker(tracking_uri)
     parent_id = attach_parent(study, base, tracker, redact(storage_url))
@@ -73,20 +86,20 @@ def run_search(spec: str | Path, options: SearchOptions = SearchOptions()) -> Se
     if options.workers > 1:
         args = WorkerArgs(base.loaded.path, study.study_name, n_trials, storage_url, tracker.uri, options.overrides,
                           timeout, options.heartbeat, grace)
-        codes = run_workers(args, options.workers)
-        stopped = "interrupted" if 130 in codes else ("done" if all(c == 0 for c in codes) else "workers failed")
+        stopped = report_workers(study, run_workers(args, options.workers), n_trials, timeout)
         counts = tally(study.get_trials(deepcopy=False))
     else:
         prefix = f"[worker {options.worker_index}] " if not options.summarize else ""
         objective = Objective(base, study.study_name, parent_id, tracker, options.progress, options.prep_workers)
         try:
             counts, stopped = work(study, objective, n_trials, timeout, options.heartbeat,
-                                   report_line(prefix, base.search.objective))
+                                   report_line(prefix, base.search.objective), lost.look)
         except KeyboardInterrupt:
             counts, stopped = tally(study.get_trials(deepcopy=False)), "interrupted"
     result = SearchResult(study.study_name, redact(storage_url), parent_id, counts, stopped)
     if not options.summarize:
         return result  # a worker of a larger search: the process that summarises owns the parent run's status
+    lost.close_failed_runs(study)  # whoever summarises also closes runs that the study's failed trials left open
     if stopped == "interrupted":
         tracker.set_tags({"search.stopped": "interrupted"})
         tracker.end("KILLED")

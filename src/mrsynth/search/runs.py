@@ -68,11 +68,16 @@ def _first_parent(tracker: Tracker, study: str) -> str:
     return min(runs, key=lambda r: (r.info.start_time, r.info.run_id)).info.run_id
 
 
+def _trial_runs(tracker: Tracker, parent_id: str, study: str, condition: str, limit: int) -> list[Any]:
+    """Trial runs of the study that meet `condition`, found by tags whichever parent run their worker used."""
+    experiment_id = tracker.client.get_run(parent_id).info.experiment_id
+    query = f"tags.`{STUDY_TAG}` = '{study}' and tags.`{ROLE_TAG}` = 'trial' and {condition}"
+    return tracker.client.search_runs([experiment_id], query, max_results=limit)
+
+
 def find_child(tracker: Tracker, parent_id: str, study: str, number: int) -> str | None:
     """The trial's run, by study and trial number (the study name is unique in its storage)."""
-    experiment_id = tracker.client.get_run(parent_id).info.experiment_id
-    query = f"tags.`{STUDY_TAG}` = '{study}' and tags.`{TRIAL_TAG}` = '{number}' and tags.`{ROLE_TAG}` = 'trial'"
-    found = tracker.client.search_runs([experiment_id], query, max_results=1)
+    found = _trial_runs(tracker, parent_id, study, f"tags.`{TRIAL_TAG}` = '{number}'", 1)
     return found[0].info.run_id if found else None
 
 
@@ -109,6 +114,18 @@ def close_lost_child(tracker: Tracker, parent_id: str, study: str, number: int, 
     run_id = find_child(tracker, parent_id, study, number)
     if run_id is not None:
         close_child(tracker, run_id, reason)
+
+
+def close_orphans(tracker: Tracker, parent_id: str, study: str, failed: set[int], reason: str) -> list[int]:
+    """Runs still RUNNING whose trial the study has failed: their worker is gone (or was given up on) before
+    it ended them, and whoever failed the trial may have looked before the run existed. Returns their trial numbers."""
+    closed = []
+    for run in _trial_runs(tracker, parent_id, study, "attributes.status = 'RUNNING'", 1000):
+        number = int(run.data.tags[TRIAL_TAG])
+        if number in failed:
+            close_child(tracker, run.info.run_id, reason)
+            closed.append(number)
+    return closed
 
 
 def close_child(tracker: Tracker, run_id: str, reason: str, state: str = "FAIL", status: str = "FAILED") -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from mrsynth.search.objective import REASON_ATTR
 from mrsynth.search.specs import SearchBase, write_best_spec
-from mrsynth.search.worker import Tally, retried_numbers, tally
+from mrsynth.search.worker import Tally, retried_numbers, retries_of, tally
 from mrsynth.tracking import Tracker
 
 TOP = 10
@@ -40,7 +40,7 @@ def _reason(trial: Any, retried: set[int], retries: dict[int, int]) -> str:
 def trials_table(trials: list[Any], direction: str) -> pd.DataFrame:
     """One row per trial: best first (complete by value, then pruned, then failed)."""
     retried = retried_numbers(trials)
-    retries = {t.system_attrs["retry_history"][-1]: t.number for t in trials if t.system_attrs.get("retry_history")}
+    retries = {number: retry.number for number, retry in retries_of(trials).items()}
     rows = []
     for t in trials:
         row = {"trial": t.number, "state": t.state.name, "value": t.value if t.value is not None else math.nan,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mrsynth.search.objective import REASON_ATTR, Objective, TrialFailed
-from mrsynth.search.runs import PARENT_ATTR, close_lost_child
+from mrsynth.search.runs import PARENT_ATTR, close_lost_child, close_orphans
 from mrsynth.search.space import describe
 from mrsynth.search.storage import MAX_RETRY
 from mrsynth.tracking import Tracker
@@ -45,6 +45,11 @@ def retried_numbers(trials: list[Any]) -> set[int]:
     return {n for t in trials for n in t.system_attrs.get("retry_history", [])}
 
 
+def retries_of(trials: list[Any]) -> dict[int, Any]:
+    """Trial number -> the trial that re-ran it (queued again after its worker was lost, or Ctrl-C)."""
+    return {t.system_attrs["retry_history"][-1]: t for t in trials if t.system_attrs.get("retry_history")}
+
+
 def tally(trials: list[Any]) -> Tally:
     retried = retried_numbers(trials)
     states = [t.state.name for t in trials]
@@ -69,19 +74,46 @@ def retry_callback() -> Any:
 
 
 class LostWorker:
-    """Heartbeat-stale callback: close the dead trial's MLflow run, then queue its parameters again."""
+    """Heartbeat-stale callback: queue the dead trial's parameters again, then close its MLflow run.
+
+    Whoever fails a stale trial may look before its worker opened the run (a worker stalled past the grace
+    period, then went on and died), so every look also closes runs still RUNNING whose trial the study has failed."""
 
     def __init__(self, tracking_uri: str, grace: int):
         self.tracking_uri, self.grace = tracking_uri, grace
         self.retry = retry_callback()
 
     def __call__(self, study: Any, trial: Any) -> None:
-        parent = study.user_attrs.get(PARENT_ATTR)
-        if parent:
-            reason = f"worker lost: no heartbeat for {self.grace} s (trial re-queued)"
-            close_lost_child(Tracker(self.tracking_uri), parent, study.study_name, trial.number, reason)
-        self.retry(study, trial)
+        self.retry(study, trial)  # first: a failure in MLflow must not lose the trial's parameters
         print(f"trial {trial.number} FAIL      its worker stopped beating; re-queued with the same parameters", flush=True)
+        reason = f"worker lost: no heartbeat for {self.grace} s (trial re-queued)"
+        self._tracked(study, f"closing the run of trial {trial.number}",
+                      lambda tracker, parent: close_lost_child(tracker, parent, study.study_name, trial.number, reason))
+
+    def look(self, study: Any) -> None:
+        """Fail stale trials (this callback runs for each), then close the runs of failed trials still RUNNING."""
+        fail_stale(study)
+        self.close_failed_runs(study)
+
+    def close_failed_runs(self, study: Any) -> None:
+        failed = {t.number for t in study.get_trials(deepcopy=False) if t.state.name == "FAIL"}
+        if not failed:
+            return
+        reason = "worker lost: the study failed this trial while its run was still open"
+        closed = self._tracked(study, "closing runs of failed trials",
+                               lambda tracker, parent: close_orphans(tracker, parent, study.study_name, failed, reason))
+        for number in closed or ():
+            print(f"trial {number} FAIL      its run was still open: closed it (its worker was lost)", flush=True)
+
+    def _tracked(self, study: Any, what: str, action: Callable[[Tracker, str], Any]) -> Any:
+        parent = study.user_attrs.get(PARENT_ATTR)
+        if not parent:
+            return None
+        try:
+            return action(Tracker(self.tracking_uri), parent)
+        except Exception as exc:  # e.g. a locked MLflow database: the worker goes on, and a later look closes the run
+            print(f"warning: {what} in MLflow failed ({type(exc).__name__}: {exc}); a later look retries", flush=True)
+            return None
 
 
 def report_line(prefix: str, objective: str) -> Callable[[Any, Any], None]:
@@ -126,19 +158,20 @@ class InterruptGuard:
 
 
 def work(study: Any, objective: Objective, n_trials: int, timeout: float | None, poll: float,
-         report: Callable[[Any, Any], None]) -> tuple[Tally, str]:
-    """Run trials until the study is done or `timeout` passes; returns the tally and why it stopped."""
+         report: Callable[[Any, Any], None], look: Callable[[Any], None] = fail_stale) -> tuple[Tally, str]:
+    """Run trials until the study is done or `timeout` passes; returns the tally and why it stopped.
+    `look` runs before each trial and each wait (`LostWorker.look`: fail stale trials, close their runs)."""
     with InterruptGuard() as guard:
-        return _loop(study, objective, n_trials, timeout, poll, report, guard)
+        return _loop(study, objective, n_trials, timeout, poll, report, look, guard)
 
 
 def _loop(study: Any, objective: Objective, n_trials: int, timeout: float | None, poll: float,
-          report: Callable[[Any, Any], None], guard: InterruptGuard) -> tuple[Tally, str]:
+          report: Callable[[Any, Any], None], look: Callable[[Any], None], guard: InterruptGuard) -> tuple[Tally, str]:
     started = time.monotonic()
     while True:
         if guard.seen:
             raise KeyboardInterrupt
-        fail_stale(study)
+        look(study)
         now = tally(study.get_trials(deepcopy=False))
         if now.accounted >= n_trials:
             return now, "done"
