@@ -9,6 +9,7 @@ import pytest
 
 from mrsynth.data.npy_file import NpyFile
 from mrsynth.data.row_stack import RowStack
+from mrsynth.errors import DataError
 
 
 @pytest.fixture
@@ -66,3 +67,12 @@ def test_fortran_volumes_read_by_window_not_by_row(tmp_path):
     np.testing.assert_array_equal(file[1:4, 2:6, 3:5], volume[1:4, 2:6, 3:5])
     with pytest.raises(Exception, match="C-ordered"):
         file.rows(np.array([0]))
+
+
+def test_no_rows_and_a_truncated_file(parts, tmp_path):
+    _, files = parts
+    assert files[0].rows(np.array([], dtype=np.int64)).shape == (0, 3, 5, 4)
+    whole = files[2].path.read_bytes()
+    files[2].path.write_bytes(whole[: len(whole) - 10])  # a copy cut short after the header was read
+    with pytest.raises(DataError, match="ends 10 bytes early"):
+        files[2].rows(np.array([6]))

@@ -51,14 +51,24 @@ class NpyFile:
         if wanted.size and (wanted[0] < 0 or wanted[-1] >= len(self)):
             raise IndexError(f"rows {wanted[0]}..{wanted[-1]} out of range for {len(self)} rows of {self.path}")
         block = np.empty((len(wanted), *self.shape[1:]), dtype=self.dtype)
+        if not wanted.size:
+            return block
         breaks = np.flatnonzero(np.diff(wanted) != 1) + 1
         fd = os.open(self.path, os.O_RDONLY)
         try:
             for start, stop in zip(np.r_[0, breaks], np.r_[breaks, len(wanted)], strict=True):
-                _read_exactly(fd, block[start:stop], self.offset + int(wanted[start]) * self.row_bytes)
+                self._read_exactly(fd, block[start:stop], self.offset + int(wanted[start]) * self.row_bytes)
         finally:
             os.close(fd)
         return block if np.array_equal(wanted, index) else block[inverse.reshape(-1)]
+
+    def _read_exactly(self, fd: int, out: np.ndarray, offset: int) -> None:
+        view = memoryview(out).cast("B")
+        while view.nbytes:
+            done = os.preadv(fd, [view], offset)
+            if done == 0:
+                raise DataError(f"file ends {view.nbytes} bytes early (read at byte {offset})", path=str(self.path))
+            view, offset = view[done:], offset + done
 
     def __getitem__(self, key) -> np.ndarray:
         if 0 in self.shape:  # an empty file cannot be mapped
@@ -70,11 +80,3 @@ class NpyFile:
         whole = self[...]
         return whole if dtype is None else whole.astype(dtype)
 
-
-def _read_exactly(fd: int, out: np.ndarray, offset: int) -> None:
-    view = memoryview(out).cast("B")
-    while view.nbytes:
-        done = os.preadv(fd, [view], offset)
-        if done == 0:
-            raise DataError(f"file ends {view.nbytes} bytes early (read at byte {offset})")
-        view, offset = view[done:], offset + done
