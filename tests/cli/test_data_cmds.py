@@ -78,7 +78,8 @@ def test_cache_ls_du_and_gc(tiny_demo, write_spec, tmp_path, capsys):
     capsys.readouterr()
     assert main(["cache", "ls"]) == 0
     listing = capsys.readouterr().out.splitlines()
-    assert sum(line.startswith("slices") for line in listing) == 2 and sum(line.startswith("preprocess") for line in listing) == 4
+    # one slices entry per subject and slicing
+    assert sum(line.startswith("slices") for line in listing) == 8 and sum(line.startswith("preprocess") for line in listing) == 4
     slices = sorted(line for line in listing if line.startswith("slices"))
     assert all("slicing.min_brain_fraction=" in line for line in slices)  # the one setting that tells them apart
     assert len({line.rsplit("slicing.min_brain_fraction=", 1)[1] for line in slices} | {"0.3"}) == 2
@@ -87,11 +88,14 @@ def test_cache_ls_du_and_gc(tiny_demo, write_spec, tmp_path, capsys):
     assert "total" in capsys.readouterr().out
     killed_build = Path(os.environ["MRSYNTH_CACHE"]) / "preprocess" / ".tmp-0123abcd-999999-deadbeef"
     killed_build.mkdir()  # what a build killed by SIGKILL leaves (its lock is free)
-    assert main(["cache", "gc", "--dry-run", str(keep)]) == 0
-    assert "1 entries and 1 leftovers of killed builds would be removed" in capsys.readouterr().out
+    # the kept spec with subjects moved between splits refers to the same per-subject entries
+    moved = write_spec("keep", tiny_spec_data(tiny_demo, "keep", data={"split": {"val_subjects": ["01"], "test_subjects": ["02"]}}),
+                       tmp_path / "moved")
+    assert main(["cache", "gc", "--dry-run", str(moved)]) == 0
+    assert "4 entries and 1 leftovers of killed builds would be removed" in capsys.readouterr().out
     assert killed_build.is_dir()
-    assert main(["cache", "gc", str(keep)]) == 0
-    assert "removed 1 entries and 1 leftovers" in capsys.readouterr().out
+    assert main(["cache", "gc", str(moved)]) == 0
+    assert "removed 4 entries and 1 leftovers" in capsys.readouterr().out
     assert not killed_build.exists()
     assert main(["preprocess", str(keep)]) == 0
     assert "built: nothing" in capsys.readouterr().out

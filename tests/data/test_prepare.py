@@ -9,6 +9,7 @@ import pytest
 
 from mrsynth.cache import CacheStore
 from mrsynth.data.prepare import prepare_data
+from mrsynth.data.row_stack import RowStack
 from mrsynth.errors import DataError
 from mrsynth.spec.load import load_spec
 from mrsynth_testing import tiny_spec_data
@@ -29,7 +30,7 @@ def prepare(write_spec, root, store, name="tiny", **sections):
 
 def test_stage_reuse_rules(write_spec, tiny_demo, store):
     cold = prepare(write_spec, tiny_demo, store)
-    assert stages(cold.built) == ["preprocess"] * 4 + ["slices"]
+    assert stages(cold.built) == ["preprocess"] * 4 + ["slices"] * 4  # one slices entry per subject
     assert cold.store is store  # carried, not rebuilt from where the slices entry happens to sit
     counts = cold.slices.facts["counts"]
     assert counts["train"] > 0 and counts["val"] > 0 and counts["test"] > 0
@@ -39,22 +40,30 @@ def test_stage_reuse_rules(write_spec, tiny_demo, store):
                    masking={"kind": "none"}, loss={"l1": 5.0}, train={"epochs": 3})
     assert warm.built == [] and warm.slices.key == cold.slices.key
 
+    # the split: subjects move between splits, nothing is rebuilt
+    train = cold.slices.subjects("train")
+    moved_split = {"val_subjects": [train[0]], "test_subjects": [train[1]]}
+    moved = prepare(write_spec, tiny_demo, store, data={"split": moved_split})
+    assert moved.built == [] and moved.slices.subjects("val") == [train[0]] and moved.slices.key != cold.slices.key
+    assert moved.slices.keys() == cold.slices.keys()
+
     # slicing: slices rebuilt, preprocessing reused
     resliced = prepare(write_spec, tiny_demo, store, data={"slicing": {"min_brain_fraction": 0.2}})
-    assert stages(resliced.built) == ["slices"]
+    assert stages(resliced.built) == ["slices"] * 4
     assert resliced.preprocess_keys == cold.preprocess_keys
     # QC metric parameters are part of the slice stage
-    assert stages(prepare(write_spec, tiny_demo, store, data={"qc": {"max_offset": 3}}).built) == ["slices"]
+    assert stages(prepare(write_spec, tiny_demo, store, data={"qc": {"max_offset": 3}}).built) == ["slices"] * 4
 
     # preprocessing settings: everything from preprocessing on
     redone = prepare(write_spec, tiny_demo, store, data={"preprocess": {"n4": {"enabled": False}}})
-    assert stages(redone.built) == ["preprocess"] * 4 + ["slices"]
+    assert stages(redone.built) == ["preprocess"] * 4 + ["slices"] * 4
 
 
-def test_slices_are_memory_mapped_and_normalised(write_spec, tiny_demo, store):
+def test_slices_are_read_on_demand_and_normalised(write_spec, tiny_demo, store):
     data = prepare(write_spec, tiny_demo, store)
     source, target, masks = data.slices.arrays("train")
-    assert isinstance(source, np.memmap) and source.shape[1:] == (40, 40) and masks.shape[1] == 3
+    assert isinstance(source, RowStack) and source.shape[1:] == (40, 40) and masks.shape[1] == 3
+    source, target = np.asarray(source), target[:]
     assert source.min() >= -1 and source.max() <= 1 and target.max() <= 1
     table = data.slices.table()
     assert set(table["split"]) == {"train", "val", "test"}
@@ -73,6 +82,22 @@ def test_editing_an_input_file_rebuilds_that_subject_only(write_spec, tiny_demo,
     nib.save(nib.Nifti1Image(np.asarray(image.dataobj, dtype=np.float32) * 1.01, image.affine), victim)
     again = prepare(write_spec, root, store)
     assert stages(again.built) == ["preprocess", "slices"]
+
+
+def test_adding_a_subject_builds_its_preprocessing_and_slices_only(write_spec, tiny_demo, tmp_path, store):
+    root = tmp_path / "growing"
+    shutil.copytree(tiny_demo, root)
+    held = {folder: tmp_path / "held" / folder.relative_to(root) for folder in list(root.rglob("sub-04"))}
+    for folder, aside in held.items():  # images and masks of subject 04 out of the dataset
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        folder.rename(aside)
+    before = prepare(write_spec, root, store)
+    for folder, aside in held.items():
+        aside.rename(folder)
+    after = prepare(write_spec, root, store)
+    assert stages(after.built) == ["preprocess", "slices"]
+    assert len([e for e in store.entries() if e.stage == "slices"]) == 4  # the others' entries serve both datasets
+    assert {s: k for s, k in after.slices.keys().items() if s != "04"} == before.slices.keys()
 
 
 def test_bad_subject_errors_or_is_skipped(write_spec, tiny_demo, tmp_path, store):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 import torch
 
+from mrsynth.data.npy_file import NpyFile
 from mrsynth.errors import DataError
 from mrsynth.train.patches3d import PatchSubject, PatchTrainingSet
 
@@ -133,6 +136,35 @@ def test_subjects_without_kept_brain_are_skipped_and_none_is_an_error():
         PatchTrainingSet([empty], SIZE, 4, axis=2)
     with pytest.raises(DataError, match="kept slice"):
         PatchTrainingSet([coded_subject("bad", (20, 24, 18), 0, kept=np.array([18]))], SIZE, 4, axis=2)
+
+
+def cached(subject: PatchSubject, folder) -> PatchSubject:
+    """The subject written as .npy files in Fortran order (as the preprocessing cache holds volumes), read on demand."""
+    files = []
+    for i, volume in enumerate([subject.source, subject.target, *subject.masks]):
+        np.save(folder / f"{subject.name}_{i}.npy", np.asfortranarray(volume))
+        files.append(NpyFile(folder / f"{subject.name}_{i}.npy"))
+    return PatchSubject(subject.name, files[0], files[1], files[2:], subject.kept_slices)
+
+
+def test_patches_read_from_cached_volumes_are_the_in_memory_patches_and_are_not_kept(tmp_path):
+    in_memory, subjects = make_set(per_subject=6)
+    volume_bytes = sum(s.source.nbytes + s.target.nbytes + np.asarray(s.masks).nbytes for s in subjects)
+    files = [cached(s, tmp_path) for s in subjects]
+    tracemalloc.start()
+    try:
+        streamed = PatchTrainingSet(files, SIZE, 6, axis=2)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < volume_bytes / 4, f"{held} bytes kept for {volume_bytes} bytes of volumes"
+    for epoch, world in ((0, 1), (1, 2)):
+        for rank in range(world):
+            got = list(streamed.epoch_batches(3, 4, epoch, True, rank=rank, world=world))
+            want = list(in_memory.epoch_batches(3, 4, epoch, True, rank=rank, world=world))
+            assert len(got) == len(want) > 1
+            for a, b in zip(got, want, strict=True):
+                assert torch.equal(a.source, b.source) and torch.equal(a.target, b.target) and torch.equal(a.masks, b.masks)
 
 
 # ---- the cached tiny demo ---------------------------------------------------------------------------

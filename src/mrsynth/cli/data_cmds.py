@@ -98,7 +98,7 @@ def preprocess(args: argparse.Namespace) -> int:
     print(f"{spec.name}: {len(data.preprocess_keys)} subjects, slices train/val/test = "
           f"{counts['train']}/{counts['val']}/{counts['test']}")
     print(f"  built: {built}")
-    print(f"  slices entry: {data.slices.path}")
+    print(f"  slices: {len(data.slices.entries)} entries (one per subject) under {data.store.root / 'slices'}")
     for subject, reason in data.skipped.items():
         print(f"  skipped {subject}: {reason}")
     return 0
@@ -222,12 +222,11 @@ def cache_du(args: argparse.Namespace) -> int:
 def referenced_keys(specs: list[Path]) -> set[str]:
     """Cache keys the given specs resolve to, computed without building anything."""
     from mrsynth.data.layouts import subject_table
-    from mrsynth.data.preprocessed import STAGE, fingerprints, preprocess_key
+    from mrsynth.data.preprocessed import fingerprints, preprocess_key
     from mrsynth.data.slices import slices_key
     from mrsynth.errors import MrsynthError
     from mrsynth.spec.load import load_spec
 
-    store = _store()
     keys: set[str] = set()
     for path in specs:
         try:
@@ -243,8 +242,8 @@ def referenced_keys(specs: list[Path]) -> set[str]:
         except MrsynthError:
             continue  # a spec that does not load refers to nothing
         keys.update(pre.values())
-        built = {s: k for s, k in pre.items() if store.get(STAGE, k)}  # skipped subjects have no entry
-        keys.add(slices_key(built, data.split, data.slicing, data.qc.max_offset, data.qc.bins))
+        # every subject's slices entry, whatever its split (the split is not in the key)
+        keys.update(slices_key(k, data.slicing, data.qc.max_offset, data.qc.bins) for k in pre.values())
     return keys
 
 

@@ -1,4 +1,4 @@
-"""Run the cached data stages for a spec: subject table → preprocess (per subject) → slices + QC metrics."""
+"""Run the cached data stages for a spec: subject table → preprocess (per subject) → slices + QC metrics (per subject)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from mrsynth.cache import CacheStore
 from mrsynth.data.layouts import subject_table
 from mrsynth.data.preprocessed import header_problems, load_subject, preprocess_subjects
-from mrsynth.data.slices import SPLITS, SliceSet, build_slices
+from mrsynth.data.slice_set import SPLITS, SliceSet
+from mrsynth.data.slices import build_slices
 from mrsynth.errors import DataError
 from mrsynth.paths import cache_dir
 from mrsynth.spec.experiment import canonical_json
@@ -36,7 +37,7 @@ class PreparedData:
         return volumes.array("source"), volumes.array("target"), volumes.array("intersection")
 
     def cache_keys(self) -> dict[str, object]:
-        return {"preprocess": dict(self.preprocess_keys), "slices": self.slices.key}
+        return {"preprocess": dict(self.preprocess_keys), "slices": self.slices.keys()}
 
 
 def require_split(data: PreparedData) -> None:

@@ -1,8 +1,10 @@
-"""Stage 2: subject-level split, paired slices and their QC metrics, as memory-mappable arrays per split."""
+"""Stage 2: one cache entry per subject with its paired slices and their QC metrics; the subject-level split.
+
+A split is a list of subjects' entries (`SliceSet`), so adding a subject builds one entry and moving a
+subject between splits builds none."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +13,12 @@ import pandas as pd
 
 from mrsynth.cache import CacheStore, stage_key
 from mrsynth.data.preprocessed import SubjectVolumes
+from mrsynth.data.slice_set import MASKS, TABLE, SliceSet, SubjectSlices
 from mrsynth.errors import DataError
 from mrsynth.spec.data import SlicingSpec, SplitSpec
 
 STAGE = "slices"
-VERSION = 2  # 2: slab_offset pools neighbouring MI curves by median
-SPLITS = ("train", "val", "test")
-MASKS = ("source_mask", "target_mask", "intersection")
+VERSION = 3  # 2: slab_offset pools neighbouring MI curves by median; 3: one entry per subject
 
 
 def split_subjects(subjects: list[str], spec: SplitSpec) -> dict[str, str]:
@@ -72,9 +73,10 @@ def uncrop(stack: np.ndarray, offsets: list[int], shape: tuple[int, int], fill: 
     return out
 
 
-def slices_key(preprocess_keys: dict[str, str], split: SplitSpec, slicing: SlicingSpec, max_offset: int, bins: int) -> str:
-    inputs = {"subjects": preprocess_keys, "split": split.model_dump(mode="json"),
-              "slicing": slicing.model_dump(mode="json"), "qc_metrics": {"max_offset": max_offset, "bins": bins}}
+def slices_key(preprocess_key: str, slicing: SlicingSpec, max_offset: int, bins: int) -> str:
+    """One subject's slices entry: its preprocessed volumes, the slicing and the QC metric settings (never the split)."""
+    inputs = {"preprocess": preprocess_key, "slicing": slicing.model_dump(mode="json"),
+              "qc_metrics": {"max_offset": max_offset, "bins": bins}}
     return stage_key(STAGE, VERSION, inputs)
 
 
@@ -95,58 +97,32 @@ def _subject_slices(volumes: SubjectVolumes, slicing: SlicingSpec, max_offset: i
     return table, picked, offsets
 
 
-def _write_slices(subjects: list[SubjectVolumes], split_of: dict[str, str], slicing: SlicingSpec, max_offset: int, bins: int, out: Path) -> dict[str, Any]:
-    tables, per_split, info = [], {s: [] for s in SPLITS}, {}
-    for volumes in subjects:
-        table, picked, offsets = _subject_slices(volumes, slicing, max_offset, bins)
-        split = split_of[volumes.subject]
-        table.insert(0, "split", split)
-        table.insert(0, "subject", volumes.subject)
-        table.insert(2, "row", sum(len(p["source"]) for p in per_split[split]) + np.arange(len(table)))
-        tables.append(table)
-        per_split[split].append(picked)
-        info[volumes.subject] = {"split": split, "preprocess_key": volumes.key, "shape": volumes.facts["shape"],
-                                 "affine": volumes.facts["affine"], "crop_offsets": offsets,
-                                 "source_scale": volumes.facts["source_scale"], "target_scale": volumes.facts["target_scale"]}
-    for split, parts in per_split.items():
-        for name in ("source", "target"):
-            stack = np.concatenate([p[name] for p in parts]) if parts else np.zeros((0, *slicing.size), np.float32)
-            np.save(out / f"{split}_{name}.npy", stack.astype(np.float32))
-        masks = np.stack([np.concatenate([p[m] for p in parts]) for m in MASKS], axis=1) if parts else np.zeros((0, 3, *slicing.size), np.uint8)
-        np.save(out / f"{split}_masks.npy", masks.astype(np.uint8))
-    table = pd.concat(tables, ignore_index=True)
-    table.to_csv(out / "qc_metrics.csv", index=False)
-    counts = {split: int((table["split"] == split).sum()) for split in SPLITS}
-    return {"subjects": info, "counts": counts, "axis": slicing.axis, "size": list(slicing.size)}
+def write_subject_entry(out: Path, table: pd.DataFrame, picked: dict[str, np.ndarray], offsets: list[int],
+                        volumes: SubjectVolumes, slicing: SlicingSpec) -> dict[str, Any]:
+    """Write one subject's slices entry into `out` and return its facts: `picked` holds the (n, h, w)
+    stacks of source, target and the three masks for the n rows of `table` (its QC metrics)."""
+    np.save(out / "source.npy", picked["source"].astype(np.float32))
+    np.save(out / "target.npy", picked["target"].astype(np.float32))
+    np.save(out / "masks.npy", np.stack([picked[m] for m in MASKS], axis=1).astype(np.uint8))
+    table.to_csv(out / TABLE, index=False)
+    facts = {name: volumes.facts[name] for name in ("shape", "affine", "source_scale", "target_scale")}
+    return {"count": len(table), "axis": slicing.axis, "size": list(slicing.size), "preprocess_key": volumes.key,
+            "crop_offsets": offsets, **facts}
 
 
-@dataclass(frozen=True)
-class SliceSet:
-    """The cached slices of a dataset: arrays per split (memory-mapped) and the QC metrics table."""
-
-    key: str
-    path: Path
-    facts: dict[str, Any]
-
-    def arrays(self, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(source, target, masks) of a split; masks is (n, 3, h, w): source, target, intersection."""
-        load = lambda name: np.load(self.path / f"{split}_{name}.npy", mmap_mode="r")  # noqa: E731
-        return load("source"), load("target"), load("masks")
-
-    def table(self) -> pd.DataFrame:
-        return pd.read_csv(self.path / "qc_metrics.csv", dtype={"subject": str})
-
-    def subjects(self, split: str | None = None) -> list[str]:
-        info = self.facts["subjects"]
-        return sorted(s for s, v in info.items() if split in (None, v["split"]))
+def build_subject_slices(store: CacheStore, volumes: SubjectVolumes, slicing: SlicingSpec, max_offset: int,
+                         bins: int) -> SubjectSlices:
+    """Reuse or build one subject's slices entry."""
+    key = slices_key(volumes.key, slicing, max_offset, bins)
+    settings = {"slicing": slicing.model_dump(mode="json"), "qc": {"max_offset": max_offset, "bins": bins}}
+    build = lambda out: write_subject_entry(out, *_subject_slices(volumes, slicing, max_offset, bins), volumes, slicing)  # noqa: E731
+    entry = store.get_or_build(STAGE, key, build, {"subject": volumes.subject, "settings": settings})
+    return SubjectSlices(volumes.subject, key, entry.path, entry.manifest["facts"])
 
 
 def build_slices(store: CacheStore, subjects: list[SubjectVolumes], split: SplitSpec, slicing: SlicingSpec,
                  max_offset: int, bins: int) -> SliceSet:
-    keys = {v.subject: v.key for v in sorted(subjects, key=lambda v: v.subject)}
-    key = slices_key(keys, split, slicing, max_offset, bins)
-    split_of = split_subjects(sorted(keys), split)
-    entry = store.get_or_build(STAGE, key, lambda out: _write_slices(subjects, split_of, slicing, max_offset, bins, out),
-                               {"subjects": sorted(keys), "settings": {"split": split.model_dump(mode="json"),
-                                "slicing": slicing.model_dump(mode="json"), "qc": {"max_offset": max_offset, "bins": bins}}})
-    return SliceSet(key, entry.path, entry.manifest["facts"])
+    """Every subject's slices entry (built where missing), assigned to splits: the split itself builds nothing."""
+    ordered = sorted(subjects, key=lambda v: v.subject)
+    entries = {v.subject: build_subject_slices(store, v, slicing, max_offset, bins) for v in ordered}
+    return SliceSet(entries, split_subjects(sorted(entries), split), slicing.axis, tuple(slicing.size))

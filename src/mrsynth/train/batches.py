@@ -1,4 +1,6 @@
-"""Training batches from the cached, memory-mapped slices; order and flips are a pure function of (seed, epoch)."""
+"""Training batches read from the cached slices as they are needed, made ahead in a background thread.
+
+Order and flips are a pure function of (seed, epoch); what is read, and when, does not change them."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from mrsynth.train.prefetch import Prefetched
+
 MASK_CHANNEL = {"source": 0, "target": 1, "intersection": 2}
 
 
@@ -15,6 +19,8 @@ MASK_CHANNEL = {"source": 0, "target": 1, "intersection": 2}
 class SliceArrays:
     """One split's slices: (n, h, w) source and target, (n, 3, h, w) masks, restricted to `rows`.
 
+    The arrays are numpy arrays or the cache's on-demand `RowStack`s: a batch reads its rows (sorted,
+    each once) when it is made, so memory does not grow with the split.
     `flip_dim` is the slice dimension a left-right flip mirrors (see `left_right_dim`); None: no flips."""
 
     source: np.ndarray
@@ -27,14 +33,14 @@ class SliceArrays:
         return len(self.rows)
 
     def in_memory(self) -> SliceArrays:
-        """Copy the selected rows out of the memory map once: later batches are plain array indexing."""
+        """The selected rows copied into memory once (the same batches; for comparison and small sets)."""
         rows = np.sort(self.rows)
         return SliceArrays(np.ascontiguousarray(self.source[rows]), np.ascontiguousarray(self.target[rows]),
                            np.ascontiguousarray(self.masks[rows]), np.arange(len(rows)), self.flip_dim)
 
     def epoch_batches(self, batch_size: int, seed: int, epoch: int, flips: bool, pin: bool = False,
                       rank: int = 0, world: int = 1) -> Iterator[Batch]:
-        return training_batches(self, batch_size, seed, epoch, flips, pin, rank, world)
+        return Prefetched(training_batches(self, batch_size, seed, epoch, flips, pin, rank, world))
 
 
 @dataclass
@@ -68,6 +74,10 @@ class UnpairedSlices:
 
     def epoch_batches(self, batch_size: int, seed: int, epoch: int, flips: bool, pin: bool = False,
                       rank: int = 0, world: int = 1) -> Iterator[Batch]:
+        return Prefetched(self._batches(batch_size, seed, epoch, flips, pin, rank, world))
+
+    def _batches(self, batch_size: int, seed: int, epoch: int, flips: bool, pin: bool, rank: int,
+                 world: int) -> Iterator[Batch]:
         partner = self.partners(seed, epoch)
         for batch_index, batch in _sharded(self.arrays, batch_size, seed, epoch, flips, rank, world):
             other = make_batch(self.arrays, partner[batch_index])

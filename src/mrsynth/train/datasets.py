@@ -15,10 +15,11 @@ def training_set(exp: Experiment, data: PreparedData, rows: np.ndarray):
         from mrsynth.train.patches3d import PatchTrainingSet
 
         return PatchTrainingSet.from_prepared(data, rows, exp.data.patches, exp.data.slicing.axis)
-    source, target, masks = data.slices.arrays("train")
-    arrays = SliceArrays(source, target, masks, rows, left_right_dim(exp.data.slicing.axis)).in_memory()
+    rows = np.sort(rows)  # position i is the i-th kept row, as when the rows were copied into memory
+    source, target, masks = data.slices.arrays("train")  # read batch by batch: memory stays flat as the split grows
+    arrays = SliceArrays(source, target, masks, rows, left_right_dim(exp.data.slicing.axis))
     if exp.data.dataset.paired:
         return arrays
     table = data.slices.table()
     subject_of_row = table[table["split"] == "train"].set_index("row")["subject"]
-    return UnpairedSlices(arrays, subject_of_row.loc[np.sort(rows)].to_numpy())
+    return UnpairedSlices(arrays, subject_of_row.loc[rows].to_numpy())
