@@ -20,12 +20,14 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def warm_spec(tiny_demo, tmp_path, run_env):
-    """A 2-trial search spec whose caches are built, so trials start training at once."""
+    """A 2-trial search spec whose caches and tracking database are built, so trials start training at once."""
     from mrsynth.data.prepare import prepare_data
 
     def make(name: str):
         path = write_json(tmp_path / "experiments" / f"{name}.json", search_spec(tiny_demo, name, n_trials=2))
         prepare_data(load_spec(path), workers=1, progress=False)
+        # Created here: a test polling MLflow while the search creates its database races the migrations.
+        MlflowClient(os.environ["MLFLOW_TRACKING_URI"]).search_experiments()
         return path
 
     return make
@@ -85,7 +87,6 @@ def test_a_killed_worker_whose_trial_is_rerun_does_not_fail_the_search(warm_spec
     storage, uri = f"sqlite:///{tmp_path / 'optuna.db'}", os.environ["MLFLOW_TRACKING_URI"]
     command = search_command(spec, "--workers", "2", "--storage", storage, "--heartbeat", "1", "--grace", "3",
                              "--out", str(tmp_path / "best.json"))
-    MlflowClient(uri).search_experiments()  # create the tracking database before this test and the search race to
     parent = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lost = wait_for(lambda: running_trial_with_a_run(storage, "lost", uri), what="a worker to start training")
