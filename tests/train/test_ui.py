@@ -37,6 +37,13 @@ def api(port: int, path: str, body: dict | None = None, timeout: float = 30.0) -
         return json.loads(response.read())
 
 
+def start_ui(uri: str, port: int, log: Path) -> subprocess.Popen:
+    """`mrsynth ui` as a user starts it, in its own session, output to `log`."""
+    with open(log, "wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "mrsynth", "ui", "--tracking-uri", uri, "--port", str(port)],
+                                cwd=log.parent, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
 def wait_until_serving(port: int, server: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
@@ -82,11 +89,8 @@ def tracked_run(tmp_path) -> tuple[str, str, str]:
 
 def test_ui_serves_the_tracking_store_on_localhost(tracked_run, tmp_path):
     uri, experiment_id, run_id = tracked_run
-    port = free_port()
-    log = tmp_path / "ui.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "mrsynth", "ui", "--tracking-uri", uri, "--port", str(port)],
-                                  cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    port, log = free_port(), tmp_path / "ui.log"
+    server = start_ui(uri, port, log)
     try:
         wait_until_serving(port, server, log)
         experiments = api(port, "experiments/search?max_results=100")["experiments"]
@@ -130,11 +134,8 @@ def _address(hex_address: str) -> str:
 def test_ui_stops_with_its_server_on_sigint_to_its_pid(tracked_run, tmp_path):
     """`kill -INT PID` (not the group) ends the UI and the MLflow server it started: nothing keeps listening."""
     uri, _, _ = tracked_run
-    port = free_port()
-    log = tmp_path / "ui.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "mrsynth", "ui", "--tracking-uri", uri, "--port", str(port)],
-                                  cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    port, log = free_port(), tmp_path / "ui.log"
+    server = start_ui(uri, port, log)
     try:
         wait_until_serving(port, server, log)
         os.kill(server.pid, signal.SIGINT)
